@@ -1,0 +1,3 @@
+export class BackendError extends Error {
+  override name = 'BackendError';
+}

@@ -1,0 +1,12 @@
+// Structured logs (pino, JSON lines on stderr) so stdout stays free for command output.
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+const level = process.env.TSO_LOG_LEVEL ?? (process.env.VITEST ? 'warn' : 'info');
+
+export const rootLogger: Logger = pino({ level, base: { pid: process.pid } }, pino.destination(2));
+
+export function logger(component: string, bindings: Record<string, unknown> = {}): Logger {
+  return rootLogger.child({ component, ...bindings });
+}
