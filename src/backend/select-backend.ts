@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from './errors.js';
+import { installWasmKernels } from './wasm-kernels.js';
 
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -49,9 +50,13 @@ export async function initBackend(requested: BackendName = 'auto'): Promise<Back
     }
   }
   if (!info && (requested === 'wasm' || requested === 'auto')) {
-    if (await tf.setBackend('wasm').catch(() => false)) info = { name: 'wasm', requested };
-    else if (requested === 'wasm') {
-      throw new BackendError('backend "wasm" requested but @tensorflow/tfjs-backend-wasm could not initialise');
+    if (await tf.setBackend('wasm').catch(() => false)) {
+      installWasmKernels();
+      info = { name: 'wasm', requested };
+    } else if (requested === 'wasm') {
+      throw new BackendError(
+        'backend "wasm" requested but @tensorflow/tfjs-backend-wasm could not initialise',
+      );
     }
   }
   if (!info) {

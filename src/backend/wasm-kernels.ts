@@ -1,0 +1,64 @@
+// A faster Slice for the wasm backend. Why: tfjs-backend-wasm 4.22's Slice copies the WHOLE input out of
+// the wasm heap (backend.readSync) before copying the slice, so cutting a tensor into n pieces costs n
+// full copies. This version reads the input through a view of the heap. Same results, bit for bit.
+import * as tf from '@tensorflow/tfjs';
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+type SliceAttrs = { begin: number | number[]; size?: number | number[] };
+
+function fastSlice(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
+  const x = args.inputs.x as tf.TensorInfo;
+  const backend = args.backend as WasmBackendLike;
+  const attrs = args.attrs as unknown as SliceAttrs;
+  const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs.begin, attrs.size);
+  // The output is allocated first: allocation may grow the heap, which invalidates earlier views.
+  const out = backend.makeOutput(size, x.dtype);
+  const xv = backend.typedArrayFromHeap(x);
+  const ov = backend.typedArrayFromHeap(out);
+  const rank = x.shape.length;
+  const strides = tf.util.computeStrides(x.shape);
+  const outStrides = tf.util.computeStrides(size);
+  const total = tf.util.sizeFromShape(size);
+  if (total === 0) return out;
+  if (tf.slice_util.isSliceContinous(x.shape, begin, size)) {
+    const off = tf.slice_util.computeFlatOffset(begin, strides);
+    ov.set(xv.subarray(off, off + total));
+    return out;
+  }
+  // General case: copy contiguous runs along the last axis.
+  const inner = size[rank - 1];
+  const runs = total / inner;
+  for (let r = 0; r < runs; r++) {
+    let rem = r * inner;
+    let src = begin[rank - 1];
+    for (let d = 0; d < rank - 1; d++) {
+      const idx = Math.floor(rem / outStrides[d]);
+      rem -= idx * outStrides[d];
+      src += (begin[d] + idx) * strides[d];
+    }
+    ov.set(xv.subarray(src, src + inner), r * inner);
+  }
+  return out;
+}
+
+let installed = false;
+
+/** Replaces the wasm Slice kernel once per process (no-op on other backends). */
+export function installWasmKernels(): void {
+  if (installed) return;
+  installed = true;
+  tf.unregisterKernel('Slice', 'wasm');
+  tf.registerKernel({
+    kernelName: 'Slice',
+    backendName: 'wasm',
+    kernelFunc: fastSlice as unknown as tf.KernelFunc,
+  });
+}

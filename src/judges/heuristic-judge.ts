@@ -1,0 +1,143 @@
+// The demo's AI judge: cheap, deterministic, and deliberately imperfect, so that the human
+// correction step of TSO has real errors to catch.
+//
+// How it decides (responses are trimmed first):
+// 1. Plausibility p ∈ [0, 1] of each response = share of cheap checks it passes. It never computes
+//    the full answer:
+//      sort: only digits/spaces · single-space-separated single digits · right count ·
+//            same multiset as the input · ascending                      (5 checks)
+//      rev:  only a–z · right length · same multiset of letters · first letter = last input
+//            letter · last letter = first input letter                   (5 checks; the middle is unchecked)
+//      add:  only digits · no leading zero · max(x,y) ≤ value ≤ 198 · last digit right
+//                                                                       (4 checks; the tens are unchecked)
+// 2. Different plausibility → the more plausible wins, confidence 0.5 + 0.5·|pa − pb| (near-ties
+//    are less confident).
+// 3. LENGTH BIAS (documented): equally plausible responses of different lengths → the LONGER wins,
+//    with confidence `lengthBiasConfidence` (default 0.55). Equal length → tie, confidence 0.5.
+// 4. ERROR RATE (documented): a decisive verdict is flipped with probability `errorRate`
+//    (default 0.15), keeping its confidence, i.e. the judge is confidently wrong. Ties are never
+//    flipped. The coin is a hash of (seed, prompt, a, b): the same question always gets the same
+//    answer regardless of call order, and the two orders of a pair get independent coins.
+// Prompts outside the demo grammar get "tie, confidence 0" (no opinion), never an exception.
+import { hashUnit } from '../tso/rng.js';
+import { parseTaskPrompt } from '../tso/task/grammar.js';
+import type { ParsedPrompt } from '../tso/task/grammar.js';
+import type { Judge, Verdict, Winner } from './types.js';
+
+export const DEFAULT_JUDGE_ERROR_RATE = 0.15;
+export const DEFAULT_LENGTH_BIAS_CONFIDENCE = 0.55;
+
+export interface HeuristicJudgeOptions {
+  seed?: number | string;
+  /** Probability of flipping a decisive verdict, in [0, 1]. */
+  errorRate?: number;
+  /** Confidence of a verdict decided by the length bias alone, in [0, 1]. */
+  lengthBiasConfidence?: number;
+}
+
+const sortedCopy = (xs: readonly string[]): string => [...xs].sort().join('');
+
+function sortChecks(digits: readonly number[], r: string): boolean[] {
+  const tokens = r.split(/\s+/).filter((t) => t.length > 0);
+  const singleDigits = tokens.every((t) => /^[0-9]$/.test(t));
+  const values = tokens.map(Number);
+  return [
+    /^[0-9 ]+$/.test(r) && /[0-9]/.test(r),
+    /^[0-9]( [0-9])*$/.test(r),
+    tokens.length === digits.length,
+    singleDigits && sortedCopy(tokens) === sortedCopy(digits.map(String)),
+    singleDigits && tokens.length > 0 && values.every((v, i) => i === 0 || values[i - 1] <= v),
+  ];
+}
+
+function revChecks(letters: string, r: string): boolean[] {
+  const chars = Array.from(r);
+  return [
+    /^[a-z]+$/.test(r),
+    chars.length === letters.length,
+    sortedCopy(chars) === sortedCopy(Array.from(letters)),
+    chars.length > 0 && chars[0] === letters[letters.length - 1],
+    chars.length > 0 && chars[chars.length - 1] === letters[0],
+  ];
+}
+
+function addChecks(x: number, y: number, r: string): boolean[] {
+  const digitsOnly = /^[0-9]+$/.test(r);
+  const value = digitsOnly ? Number(r) : NaN;
+  return [
+    digitsOnly,
+    /^(0|[1-9][0-9]*)$/.test(r),
+    digitsOnly && value >= Math.max(x, y) && value <= 198,
+    digitsOnly && value % 10 === (x + y) % 10,
+  ];
+}
+
+/** Share of the cheap checks that `response` (trimmed) passes for a parsed demo prompt. */
+export function plausibility(parsed: ParsedPrompt, response: string): number {
+  const r = response.trim();
+  const checks =
+    parsed.kind === 'sort'
+      ? sortChecks(parsed.digits, r)
+      : parsed.kind === 'rev'
+        ? revChecks(parsed.letters, r)
+        : addChecks(parsed.x, parsed.y, r);
+  return checks.filter(Boolean).length / checks.length;
+}
+
+function unitOption(value: number | undefined, fallback: number, what: string): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1))
+    throw new Error(`heuristic judge: ${what} must be in [0, 1], got ${v}`);
+  return v;
+}
+
+export class HeuristicJudge implements Judge {
+  readonly name = 'heuristic';
+  readonly seed: number | string;
+  readonly errorRate: number;
+  readonly lengthBiasConfidence: number;
+
+  constructor(options: HeuristicJudgeOptions = {}) {
+    this.seed = options.seed ?? 0;
+    this.errorRate = unitOption(options.errorRate, DEFAULT_JUDGE_ERROR_RATE, 'errorRate');
+    this.lengthBiasConfidence = unitOption(
+      options.lengthBiasConfidence,
+      DEFAULT_LENGTH_BIAS_CONFIDENCE,
+      'lengthBiasConfidence',
+    );
+  }
+
+  /** Synchronous core of `compare` (the verdict depends only on the seed and the inputs). */
+  judge(prompt: string, a: string, b: string): Verdict {
+    const parsed = parseTaskPrompt(prompt);
+    if (!parsed) return { winner: 'tie', confidence: 0, raw: 'heuristic: prompt outside the demo grammar' };
+    const pa = plausibility(parsed, a);
+    const pb = plausibility(parsed, b);
+    const la = Array.from(a.trim()).length;
+    const lb = Array.from(b.trim()).length;
+    let winner: Winner;
+    let confidence: number;
+    let rule: string;
+    if (pa !== pb) {
+      winner = pa > pb ? 'a' : 'b';
+      confidence = 0.5 + 0.5 * Math.abs(pa - pb);
+      rule = 'plausibility';
+    } else if (la !== lb) {
+      winner = la > lb ? 'a' : 'b';
+      confidence = this.lengthBiasConfidence;
+      rule = 'length-bias';
+    } else {
+      winner = 'tie';
+      confidence = 0.5;
+      rule = 'tie';
+    }
+    const flipped = winner !== 'tie' && hashUnit(this.seed, 'heuristic-judge', prompt, a, b) < this.errorRate;
+    if (flipped) winner = winner === 'a' ? 'b' : 'a';
+    const raw = `heuristic: p(a)=${pa.toFixed(2)} p(b)=${pb.toFixed(2)} rule=${rule}${flipped ? ' flipped' : ''}`;
+    return { winner, confidence, raw };
+  }
+
+  async compare(prompt: string, a: string, b: string): Promise<Verdict> {
+    return this.judge(prompt, a, b);
+  }
+}

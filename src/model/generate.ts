@@ -1,0 +1,80 @@
+// Batched autoregressive generation with a KV cache. Prompts of different lengths are left-padded;
+// each row keeps its own positions and never attends to its padding.
+import * as tf from '@tensorflow/tfjs';
+import { disposeCache, type GPT } from './gpt.js';
+import { logSoftmax, sampleToken, validateSampling, type SamplingParams } from './sampling.js';
+import { deriveSeed, mulberry32 } from './seeded-normal.js';
+
+export interface GenerateOptions extends SamplingParams {
+  maxNewTokens: number;
+  seed: number;
+  eosId: number;
+  padId: number;
+  /** Tokens never sampled (e.g. BOS, PAD). */
+  banned?: number[];
+}
+
+export interface Generation {
+  /** New tokens, up to and including EOS when the model emitted one. */
+  tokens: number[];
+  /** Σ log p(token) under the model at temperature 1 (the summed response log-prob). */
+  logProb: number;
+  finished: boolean;
+}
+
+/**
+ * Generates for each prompt (token ids). Row i samples with its own RNG stream seeded from
+ * (seed, i), so results depend only on the seed and the row's position in the request.
+ */
+export function generate(model: GPT, prompts: number[][], opts: GenerateOptions): Generation[] {
+  validateSampling(opts);
+  if (prompts.length === 0) return [];
+  if (prompts.some((p) => p.length === 0))
+    throw new Error('every prompt needs at least one token (e.g. BOS)');
+  const B = prompts.length;
+  const width = Math.max(...prompts.map((p) => p.length));
+  const block = model.config.blockSize;
+  if (width > block) throw new Error(`prompt of ${width} tokens does not fit the context of ${block}`);
+  const pad = prompts.map((p) => width - p.length);
+  const rngs = prompts.map((_, i) => mulberry32(deriveSeed(opts.seed, i)));
+  const out: Generation[] = prompts.map(() => ({ tokens: [], logProb: 0, finished: false }));
+  const cache = model.newCache(pad);
+  const V = model.config.vocabSize;
+  const banned = opts.banned ?? [];
+  try {
+    const input = new Int32Array(B * width);
+    prompts.forEach((p, b) => input.set(p, b * width + pad[b]));
+    pad.forEach((n, b) => input.fill(opts.padId, b * width, b * width + n));
+    let ids = input;
+    let T = width;
+    // The longest row has no padding, so its position equals the column: stop at the context end.
+    const steps = Math.min(opts.maxNewTokens, block - width);
+    for (let step = 0; step < steps; step++) {
+      const last = tf.tidy(() => {
+        const logits = model.logits(tf.tensor2d(ids, [B, T], 'int32'), cache);
+        return tf.slice(tf.reshape(logits, [B, T, V]), [0, T - 1, 0], [B, 1, V]);
+      });
+      const rows = last.dataSync();
+      last.dispose();
+      const next = new Int32Array(B);
+      for (let b = 0; b < B; b++) {
+        const row = rows.subarray(b * V, (b + 1) * V);
+        if (out[b].finished) {
+          next[b] = opts.padId;
+          continue;
+        }
+        const tok = sampleToken(row, opts, rngs[b], banned);
+        out[b].tokens.push(tok);
+        out[b].logProb += logSoftmax(row)[tok];
+        if (tok === opts.eosId) out[b].finished = true;
+        next[b] = tok;
+      }
+      if (out.every((g) => g.finished)) break;
+      ids = next;
+      T = 1;
+    }
+  } finally {
+    disposeCache(cache);
+  }
+  return out;
+}

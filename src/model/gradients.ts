@@ -1,0 +1,42 @@
+// Gradients as one flat Float32Array in parameter order: the unit replicas exchange.
+import * as tf from '@tensorflow/tfjs';
+import type { GPT } from './gpt.js';
+
+export interface FlatGradient {
+  loss: number;
+  grad: Float32Array;
+}
+
+/** Runs `lossFn` (which must use `model`'s variables) and returns its value and flat gradient. */
+export function computeFlatGradient(model: GPT, lossFn: () => tf.Scalar): FlatGradient {
+  const [value, flat] = tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(lossFn, model.vars);
+    const parts = model.vars.map((v) => {
+      const g = grads[v.name];
+      // A parameter the loss does not touch has no gradient entry: it contributes zeros.
+      return g ? tf.reshape(g, [-1]) : tf.zeros([v.size]);
+    });
+    return [value, tf.concat(parts)];
+  });
+  // Read outside tidy: tidy walks whatever it returns, and a 1M-entry array costs ~300 ms to walk.
+  const grad = flat.dataSync() as Float32Array;
+  const loss = value.dataSync()[0];
+  tf.dispose([value, flat]);
+  return { loss, grad };
+}
+
+/** Element-wise mean of equally weighted gradients, summed in the given (fixed) order. */
+export function averageGradients(grads: Float32Array[], weights?: number[]): Float32Array {
+  if (grads.length === 0) throw new Error('no gradients to average');
+  const n = grads[0].length;
+  const w = weights ?? grads.map(() => 1);
+  const total = w.reduce((a, b) => a + b, 0);
+  const out = new Float32Array(n);
+  const acc = new Float64Array(n);
+  grads.forEach((g, k) => {
+    if (g.length !== n) throw new Error(`gradient ${k} has ${g.length} values, expected ${n}`);
+    for (let i = 0; i < n; i++) acc[i] += g[i] * w[k];
+  });
+  for (let i = 0; i < n; i++) out[i] = acc[i] / total;
+  return out;
+}

@@ -1,0 +1,4 @@
+// The embedded demo task: grammar, gold scorer, seeded splits.
+export * from './grammar.js';
+export * from './gold.js';
+export * from './splits.js';
