@@ -12,6 +12,8 @@ export interface GenerateOptions extends SamplingParams {
   padId: number;
   /** Tokens never sampled (e.g. BOS, PAD). */
   banned?: number[];
+  /** Index of the first row in the caller's whole request (seeds stay the same however it is batched). */
+  rowOffset?: number;
 }
 
 export interface Generation {
@@ -24,7 +26,7 @@ export interface Generation {
 
 /**
  * Generates for each prompt (token ids). Row i samples with its own RNG stream seeded from
- * (seed, i), so results depend only on the seed and the row's position in the request.
+ * (seed, rowOffset + i), so results depend only on the seed and the row's position in the request.
  */
 export function generate(model: GPT, prompts: number[][], opts: GenerateOptions): Generation[] {
   validateSampling(opts);
@@ -36,7 +38,7 @@ export function generate(model: GPT, prompts: number[][], opts: GenerateOptions)
   const block = model.config.blockSize;
   if (width > block) throw new Error(`prompt of ${width} tokens does not fit the context of ${block}`);
   const pad = prompts.map((p) => width - p.length);
-  const rngs = prompts.map((_, i) => mulberry32(deriveSeed(opts.seed, i)));
+  const rngs = prompts.map((_, i) => mulberry32(deriveSeed(opts.seed, (opts.rowOffset ?? 0) + i)));
   const out: Generation[] = prompts.map(() => ({ tokens: [], logProb: 0, finished: false }));
   const cache = model.newCache(pad);
   const V = model.config.vocabSize;

@@ -1,0 +1,127 @@
+// `tso bench`: one DPO step (reference log-probs + policy forward/backward + AdamW) and KV-cached greedy
+// generation, on the same shape as the PyTorch yardstick, reported as one JSON object.
+import { availableParallelism } from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, type BackendName } from '../backend/select-backend.js';
+import { AdamW, DEFAULT_ADAMW } from '../model/adamw.js';
+import { type GPTConfig } from '../model/config.js';
+import { generate } from '../model/generate.js';
+import { GPT } from '../model/gpt.js';
+import { preferenceGradient, sequenceLogProbs, type LossConfig } from '../tso/dpo-step.js';
+import { LocalReplicas } from './local-replicas.js';
+import { randomPairRows } from './workload.js';
+
+export interface BenchOptions {
+  backend: BackendName;
+  config: GPTConfig;
+  pairs: number;
+  genBatch: number;
+  newTokens: number;
+  iters: number;
+  warmup: number;
+  /** Data-parallel replicas (worker threads) for the headline step time. */
+  threads: number;
+  seed: number;
+  log?: (line: string) => void;
+}
+
+export const DEFAULT_BENCH: Omit<BenchOptions, 'config' | 'backend'> = {
+  pairs: 16,
+  genBatch: 16,
+  newTokens: 48,
+  iters: 5,
+  warmup: 2,
+  threads: Math.min(2, availableParallelism()),
+  seed: 0,
+};
+
+// Plain DPO, beta 0.1, AdamW lr 1e-4 without decay or clipping: what the PyTorch reference runs.
+const BENCH_LOSS: LossConfig = { name: 'dpo', beta: 0.1, clipChosen: Infinity, clipRejected: Infinity };
+const BENCH_ADAMW = { ...DEFAULT_ADAMW, lr: 1e-4, weightDecay: 0.01, clipNorm: 0 };
+
+async function timeIt(iters: number, warmup: number, f: () => unknown | Promise<unknown>): Promise<number> {
+  for (let i = 0; i < warmup; i++) await f();
+  const t0 = performance.now();
+  for (let i = 0; i < iters; i++) await f();
+  return (performance.now() - t0) / iters;
+}
+
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+export async function runBench(o: BenchOptions) {
+  const log = o.log ?? (() => {});
+  const backend = await initBackend(o.backend);
+  const c = o.config;
+  const batch = randomPairRows({ pairs: o.pairs, seqLen: c.blockSize, vocab: c.vocabSize }, o.seed);
+  const tokensPerStep = batch.rows * (batch.seqLen - 1);
+
+  log(`bench: single-process DPO step (${o.pairs} pairs x ${c.blockSize} tokens) on ${backend.name}`);
+  const policy = GPT.create(c, o.seed);
+  const reference = GPT.create(c, o.seed, false);
+  const opt = new AdamW(policy.vars, policy.specs, BENCH_ADAMW);
+  const tensorsBefore = tf.memory().numTensors;
+  const singleMs = await timeIt(o.iters, o.warmup, () => {
+    const ref = sequenceLogProbs(reference, batch);
+    opt.apply(preferenceGradient(policy, { seqs: batch }, ref, BENCH_LOSS).grad);
+  });
+  const leaked = tf.memory().numTensors - tensorsBefore;
+
+  let parallelMs = singleMs;
+  if (o.threads > 1) {
+    log(`bench: data-parallel DPO step across ${o.threads} replica threads`);
+    const pool = await LocalReplicas.start(o.threads, {
+      config: c,
+      seed: o.seed,
+      backend: o.backend,
+      adamw: BENCH_ADAMW,
+      loss: BENCH_LOSS,
+    });
+    try {
+      parallelMs = await timeIt(o.iters, o.warmup, () => pool.step(batch));
+    } finally {
+      await pool.stop();
+    }
+  }
+
+  log(`bench: KV-cached greedy generation, batch ${o.genBatch}, ${o.newTokens} new tokens`);
+  const promptLen = c.blockSize - o.newTokens;
+  const prompts = Array.from({ length: o.genBatch }, (_, b) =>
+    Array.from({ length: promptLen }, (_, t) => (b * 31 + t * 7) % 256),
+  );
+  const genOpts = {
+    temperature: 0,
+    topK: 0,
+    topP: 1,
+    maxNewTokens: o.newTokens,
+    seed: o.seed,
+    eosId: -1,
+    padId: 258,
+  };
+  const genMs = await timeIt(Math.max(1, Math.round(o.iters / 2)), 1, () =>
+    generate(policy, prompts, genOpts),
+  );
+  policy.dispose();
+  reference.dispose();
+  opt.dispose();
+
+  return {
+    impl: 'tso-tfjs-4.22.0',
+    backend: backend.name,
+    backend_package: backend.package,
+    threads: o.threads,
+    params: policy.paramCount,
+    config: { vocab: c.vocabSize, d_model: c.dModel, layers: c.nLayer, heads: c.nHead, ctx: c.blockSize },
+    pairs: o.pairs,
+    dpo_step_ms: round(parallelMs),
+    dpo_step_ms_single_thread: round(singleMs),
+    train_tokens_per_s: round((tokensPerStep / parallelMs) * 1000),
+    generate_batch: o.genBatch,
+    generate_new_tokens: o.newTokens,
+    generate_ms: round(genMs),
+    generate_tokens_per_s: round(((o.genBatch * o.newTokens) / genMs) * 1000),
+    peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
+    tensors_leaked_per_run: leaked,
+  };
+}
+
+export type BenchReport = Awaited<ReturnType<typeof runBench>>;

@@ -1,0 +1,21 @@
+// The `tso` command line. Each subcommand lives in its own file; errors print one clear line.
+import { Command, CommanderError } from 'commander';
+import { benchCommand } from './bench-command.js';
+import { generateCommand } from './generate-command.js';
+
+const program = new Command('tso')
+  .description('TSO (Self-Training with Scaled Preference Optimization) on an actor-based tfjs cluster')
+  .showHelpAfterError()
+  .exitOverride();
+
+program.addCommand(generateCommand());
+program.addCommand(benchCommand());
+
+try {
+  await program.parseAsync(process.argv);
+  process.exit(process.exitCode ?? 0);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode);
+  process.stderr.write(`tso: ${(e as Error).message}\n`);
+  process.exit(1);
+}
