@@ -1,0 +1,154 @@
+// Cluster membership in a JetStream KV bucket (tso_<cluster>_nodes): key = node id, value =
+// MemberRecord. The bucket has a TTL (max age); a member re-puts its record every heartbeat, so a
+// member whose process dies disappears within ~TTL. watch() reports joins, updates and leaves
+// (explicit deregistration from the KV watch; TTL expiry — which the KV watch does not report —
+// from a periodic sweep).
+import { hostname } from 'node:os';
+import type { KV, NatsConnection } from 'nats';
+import { logger, type Logger } from '../../util/log.js';
+import { decode, encode } from '../proto/codec.js';
+import type { MemberRecord, MessageInput } from '../proto/types.js';
+import { token } from './subjects.js';
+import { MembershipWatch } from './membership-watch.js';
+
+export interface MembershipOptions {
+  /** KV bucket name, normally buckets.nodes(cluster). */
+  bucket: string;
+  /** A record not refreshed for this long expires (default 15 s). Used when creating the bucket. */
+  ttlMs?: number;
+  /** Heartbeat period (default ttlMs / 3). */
+  heartbeatMs?: number;
+  log?: Logger;
+}
+
+export class Membership {
+  private record: MemberRecord | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private failures = 0;
+
+  private constructor(
+    readonly kv: KV,
+    readonly bucket: string,
+    readonly ttlMs: number,
+    readonly heartbeatMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Opens (creating if needed) the membership bucket. */
+  static async open(nc: NatsConnection, opts: MembershipOptions): Promise<Membership> {
+    const ttlMs = opts.ttlMs ?? 15_000;
+    const kv = await nc.jetstream().views.kv(opts.bucket, { ttl: ttlMs, history: 1 });
+    const log = opts.log ?? logger('membership', { bucket: opts.bucket });
+    return new Membership(kv, opts.bucket, ttlMs, opts.heartbeatMs ?? Math.max(100, ttlMs / 3), log);
+  }
+
+  /** The record this process registered (undefined before register / after deregister). */
+  get self(): MemberRecord | undefined {
+    return this.record;
+  }
+
+  /** Puts this node's record and starts heartbeats. Defaults: pid, hostname, startedAtMs = now. */
+  async register(input: MessageInput<'tso.v1.MemberRecord'>): Promise<MemberRecord> {
+    const nodeId = token('node id', input.nodeId ?? '');
+    const existing = await this.get(nodeId);
+    if (existing && (existing.pid !== (input.pid ?? process.pid) || existing.hostname !== hostname())) {
+      this.log.warn(
+        { nodeId, other: existing },
+        'node id already registered by another live process; taking over',
+      );
+    }
+    const base = decode('tso.v1.MemberRecord', encode('tso.v1.MemberRecord', input));
+    this.record = {
+      ...base,
+      nodeId,
+      pid: base.pid || process.pid,
+      hostname: base.hostname || hostname(),
+      startedAtMs: base.startedAtMs || Date.now(),
+    };
+    await this.heartbeat();
+    this.startTimer();
+    this.log.info({ nodeId, address: this.record.address }, 'registered');
+    return this.record;
+  }
+
+  /** Changes fields of this node's record (e.g. weightVersion) and publishes it at once. */
+  async update(patch: MessageInput<'tso.v1.MemberRecord'>): Promise<void> {
+    if (!this.record) throw new Error('update() before register()');
+    const merged = decode('tso.v1.MemberRecord', encode('tso.v1.MemberRecord', { ...this.record, ...patch }));
+    this.record = { ...merged, nodeId: this.record.nodeId };
+    await this.heartbeat();
+  }
+
+  /** Re-puts the record now (also runs every heartbeatMs). */
+  async heartbeat(): Promise<void> {
+    if (!this.record) return;
+    this.record = { ...this.record, heartbeatAtMs: Date.now() };
+    await this.kv.put(this.record.nodeId, encode('tso.v1.MemberRecord', this.record));
+  }
+
+  /** Stops heartbeats and deletes the record. */
+  async deregister(): Promise<void> {
+    this.stopHeartbeats();
+    if (!this.record) return;
+    const { nodeId } = this.record;
+    this.record = undefined;
+    await this.kv.delete(nodeId);
+    this.log.info({ nodeId }, 'deregistered');
+  }
+
+  /** Stops heartbeats without deleting (the record then expires after the TTL; used in tests). */
+  stopHeartbeats(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  async get(nodeId: string): Promise<MemberRecord | null> {
+    const e = await this.kv.get(nodeId);
+    if (!e || e.operation !== 'PUT') return null;
+    try {
+      return decode('tso.v1.MemberRecord', e.value);
+    } catch (err) {
+      this.log.warn(
+        { key: nodeId, reason: err instanceof Error ? err.message : String(err) },
+        'bad member record',
+      );
+      return null;
+    }
+  }
+
+  /** Live members, sorted by node id. Malformed records are logged and skipped. */
+  async list(): Promise<MemberRecord[]> {
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys()) keys.push(k);
+    const records = await Promise.all(keys.map((k) => this.get(k)));
+    return records
+      .filter((r): r is MemberRecord => r !== null)
+      .sort((a, b) => a.nodeId.localeCompare(b.nodeId));
+  }
+
+  /** Joins/updates/leaves from now on (current members first arrive as joins). */
+  watch(opts: { sweepMs?: number } = {}): Promise<MembershipWatch> {
+    return MembershipWatch.start(
+      this,
+      opts.sweepMs ?? Math.min(2000, Math.max(100, this.ttlMs / 4)),
+      this.log,
+    );
+  }
+
+  private startTimer(): void {
+    this.stopHeartbeats();
+    this.timer = setInterval(() => {
+      this.heartbeat().then(
+        () => {
+          if (this.failures > 0) this.log.info({ after: this.failures }, 'heartbeat recovered');
+          this.failures = 0;
+        },
+        (err: unknown) => {
+          this.failures++;
+          this.log.warn({ err, failures: this.failures }, 'heartbeat failed; will retry');
+        },
+      );
+    }, this.heartbeatMs);
+    this.timer.unref();
+  }
+}

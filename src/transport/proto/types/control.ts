@@ -1,0 +1,183 @@
+// Messages of common.proto, model_node.proto, judge.proto and coordinator.proto (see ../types.ts).
+import type { LossKind, Phase, ResponseSource, Role, Verdict, WeightTarget } from '../enums.js';
+
+// ---- common.proto
+export interface Tokenizer {
+  type: string;
+  vocabSize: number;
+  bosId: number;
+  eosId: number;
+  padId: number;
+}
+export interface SamplingParams {
+  temperature: number;
+  topK: number;
+  topP: number;
+  maxNewTokens: number;
+  seed: number;
+}
+export interface Prompt {
+  id: string;
+  text: string;
+}
+export interface Lineage {
+  nodeId: string;
+  modelName: string;
+  weightVersion: string;
+  sampling?: SamplingParams;
+  seed: number;
+  tier: number;
+  source: ResponseSource;
+}
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+}
+export interface NodeInfo {
+  nodeId: string;
+  role: Role;
+  modelName: string;
+  tier: number;
+  backend: string;
+  paramCount: number;
+  weightVersion: string;
+  tokenizer?: Tokenizer;
+  address: string;
+  replica: number;
+  referenceVersion: string;
+  startedAtMs: number;
+  software: string;
+}
+
+// ---- model_node.proto
+export type DescribeRequest = Record<string, never>;
+export interface GenerateRequest {
+  runId: string;
+  iteration: number;
+  prompts: Prompt[];
+  n: number;
+  sampling?: SamplingParams;
+  /** Empty = any version. */
+  expectedWeightVersion: string;
+  publishSubject: string;
+}
+export interface GenerateResponse {
+  promptId: string;
+  sampleIndex: number;
+  text: string;
+  tokenIds: number[];
+  logprobSum: number;
+  lineage?: Lineage;
+  finishReason: string;
+}
+export interface ScorePair {
+  id: string;
+  prompt: string;
+  response: string;
+}
+export interface ScoreRequest {
+  pairs: ScorePair[];
+  /** Empty = any version. */
+  expectedWeightVersion: string;
+  includeReference: boolean;
+}
+export interface PairScore {
+  id: string;
+  policyLogprob: number;
+  referenceLogprob: number;
+  responseTokens: number;
+}
+export interface ScoreResponse {
+  scores: PairScore[];
+  policyVersion: string;
+  referenceVersion: string;
+}
+export interface WeightChunk {
+  version: string;
+  sha256: string;
+  totalBytes: number;
+  index: number;
+  count: number;
+  data: Uint8Array;
+  target: WeightTarget;
+  params: ParamSpec[];
+}
+export interface LoadWeightsResponse {
+  version: string;
+  sha256: string;
+  bytesReceived: number;
+  target: WeightTarget;
+  policyVersion: string;
+  referenceVersion: string;
+}
+export interface LossOptions {
+  kind: LossKind;
+  beta: number;
+  clipChosen: number;
+  clipRejected: number;
+}
+export interface TrainPair {
+  id: string;
+  prompt: string;
+  chosen: string;
+  rejected: string;
+  weight: number;
+  refChosenLogprob: number;
+  refRejectedLogprob: number;
+}
+export interface GradientRequest {
+  runId: string;
+  step: number;
+  replica: number;
+  pairs: TrainPair[];
+  loss?: LossOptions;
+  /** Empty = any version. */
+  expectedWeightVersion: string;
+  totalPairs: number;
+}
+export interface GradientSummary {
+  step: number;
+  replica: number;
+  pairs: number;
+  loss: number;
+  metrics: Record<string, number>;
+  gradSha256: string;
+  gradBytes: number;
+  weightVersion: string;
+  subject: string;
+}
+
+// ---- judge.proto
+export interface CompareRequest {
+  prompt: string;
+  responseA: string;
+  responseB: string;
+  requestId: string;
+}
+export interface CompareResponse {
+  verdict: Verdict;
+  confidence: number;
+  raw: string;
+  unparsable: boolean;
+}
+
+// ---- coordinator.proto
+export type StatusRequest = Record<string, never>;
+export interface NodeStatus {
+  info?: NodeInfo;
+  alive: boolean;
+  lost: boolean;
+  lastSeenMs: number;
+  note: string;
+}
+export interface StatusResponse {
+  runId: string;
+  iteration: number;
+  totalIterations: number;
+  phase: Phase;
+  nodes: NodeStatus[];
+  progress: number;
+  startedAtMs: number;
+  step: number;
+  message: string;
+}
