@@ -1,7 +1,11 @@
 // The `tso` command line. Each subcommand lives in its own file; errors print one clear line.
 import { Command, CommanderError } from 'commander';
 import { benchCommand } from './bench-command.js';
+import { clusterCommand, resumeCommand } from './cluster-command.js';
+import { coordinatorCommand } from './coordinator-command.js';
 import { generateCommand } from './generate-command.js';
+import { nodeCommand } from './node-command.js';
+import { statusCommand } from './status-command.js';
 
 const program = new Command('tso')
   .description('TSO (Self-Training with Scaled Preference Optimization) on an actor-based tfjs cluster')
@@ -10,6 +14,11 @@ const program = new Command('tso')
 
 program.addCommand(generateCommand());
 program.addCommand(benchCommand());
+program.addCommand(nodeCommand());
+program.addCommand(coordinatorCommand());
+program.addCommand(clusterCommand());
+program.addCommand(resumeCommand());
+program.addCommand(statusCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -54,8 +54,8 @@ export class AdamW {
     private readonly specs: ParamSpec[],
     public options: AdamWOptions = DEFAULT_ADAMW,
   ) {
-    this.m = vars.map((p) => tf.variable(tf.zerosLike(p), false));
-    this.v = vars.map((p) => tf.variable(tf.zerosLike(p), false));
+    this.m = vars.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+    this.v = vars.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
   }
 
   get size(): number {

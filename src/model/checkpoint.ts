@@ -93,6 +93,8 @@ export async function readManifest(dir: string): Promise<ModelManifest> {
     throw new WeightsIntegrityError(`${path}: invalid config: ${cfg.error.issues[0]?.message}`);
   if (typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256))
     throw new WeightsIntegrityError(`${path}: sha256 missing or malformed`);
+  if (!Array.isArray(m.param_order) || !Array.isArray(m.shapes))
+    throw new WeightsIntegrityError(`${path}: param_order/shapes missing`);
   checkLayout(cfg.data, m.param_order, m.shapes);
   return { ...m, config: cfg.data };
 }

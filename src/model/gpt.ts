@@ -38,7 +38,9 @@ export class GPT {
           `parameter ${s.name}: expected ${size} values for shape [${s.shape}], got ${values[i].length}`,
         );
       }
-      const v = tf.variable(tf.tensor(values[i], s.shape, 'float32'), trainable, undefined, 'float32');
+      const v = tf.tidy(() =>
+        tf.variable(tf.tensor(values[i], s.shape, 'float32'), trainable, undefined, 'float32'),
+      );
       this.byName.set(s.name, v);
       return v;
     });

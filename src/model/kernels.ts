@@ -107,7 +107,7 @@ export function embed(ids: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor2D {
       gradFunc: (dy, [idsSaved]) => {
         // tf.gather's own gradient needs UnsortedSegmentSum, which wasm lacks.
         const oneHotT = tf.transpose(
-          tf.oneHot(idsSaved as tf.Tensor1D, vocab, 1, 0, 'float32'),
+          tf.cast(tf.oneHot(idsSaved as tf.Tensor1D, vocab), 'float32'),
         ) as tf.Tensor2D;
         return [tf.matMul(oneHotT, dy as tf.Tensor2D)];
       },
@@ -120,7 +120,7 @@ export function embed(ids: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor2D {
 export function tokenLogProbs(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
   const vocab = logits.shape[1];
   const f = customOp(1, ([li], save) => {
-    const oneHot = tf.oneHot(targets, vocab, 1, 0, 'float32');
+    const oneHot = tf.cast(tf.oneHot(targets, vocab), 'float32');
     const lse = tf.logSumExp(li, -1, true);
     save([li, lse, oneHot]);
     return {

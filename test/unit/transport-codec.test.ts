@@ -35,6 +35,8 @@ describe('proto contract and codec', () => {
       ['/tso.v1.ModelNode/Score', 'unary'],
       ['/tso.v1.ModelNode/LoadWeights', 'clientStream'],
       ['/tso.v1.ModelNode/ComputeGradients', 'unary'],
+      ['/tso.v1.ModelNode/Snapshot', 'unary'],
+      ['/tso.v1.ModelNode/Restore', 'unary'],
     ]);
   });
 

@@ -28,6 +28,8 @@ export interface Services {
     Score: Unary<'tso.v1.ScoreRequest', 'tso.v1.ScoreResponse'>;
     LoadWeights: ClientStream<'tso.v1.WeightChunk', 'tso.v1.LoadWeightsResponse'>;
     ComputeGradients: Unary<'tso.v1.GradientRequest', 'tso.v1.GradientSummary'>;
+    Snapshot: Unary<'tso.v1.SnapshotRequest', 'tso.v1.SnapshotResponse'>;
+    Restore: Unary<'tso.v1.RestoreRequest', 'tso.v1.RestoreResponse'>;
   };
   'tso.v1.Judge': {
     Compare: Unary<'tso.v1.CompareRequest', 'tso.v1.CompareResponse'>;

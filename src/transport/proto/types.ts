@@ -22,6 +22,11 @@ import type {
   TrainPair,
   GradientRequest,
   GradientSummary,
+  OptimizerOptions,
+  SnapshotRequest,
+  SnapshotResponse,
+  RestoreRequest,
+  RestoreResponse,
   CompareRequest,
   CompareResponse,
   StatusRequest,
@@ -65,6 +70,11 @@ export interface Messages {
   'tso.v1.TrainPair': TrainPair;
   'tso.v1.GradientRequest': GradientRequest;
   'tso.v1.GradientSummary': GradientSummary;
+  'tso.v1.OptimizerOptions': OptimizerOptions;
+  'tso.v1.SnapshotRequest': SnapshotRequest;
+  'tso.v1.SnapshotResponse': SnapshotResponse;
+  'tso.v1.RestoreRequest': RestoreRequest;
+  'tso.v1.RestoreResponse': RestoreResponse;
   'tso.v1.CompareRequest': CompareRequest;
   'tso.v1.CompareResponse': CompareResponse;
   'tso.v1.StatusRequest': StatusRequest;
@@ -105,6 +115,11 @@ export const TYPE_NAMES = [
   'tso.v1.TrainPair',
   'tso.v1.GradientRequest',
   'tso.v1.GradientSummary',
+  'tso.v1.OptimizerOptions',
+  'tso.v1.SnapshotRequest',
+  'tso.v1.SnapshotResponse',
+  'tso.v1.RestoreRequest',
+  'tso.v1.RestoreResponse',
   'tso.v1.CompareRequest',
   'tso.v1.CompareResponse',
   'tso.v1.StatusRequest',

@@ -147,6 +147,41 @@ export interface GradientSummary {
   subject: string;
 }
 
+export interface OptimizerOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  clipNorm: number;
+}
+export interface SnapshotRequest {
+  runId: string;
+  version: string;
+  includeOptimizer: boolean;
+}
+export interface SnapshotResponse {
+  version: string;
+  sha256: string;
+  bytes: number;
+  optimizerObject: string;
+  optimizerSha256: string;
+  optimizerBytes: number;
+  optimizerStep: number;
+}
+export interface RestoreRequest {
+  runId: string;
+  version: string;
+  /** Empty = fresh optimizer state. */
+  optimizerObject: string;
+  optimizer?: OptimizerOptions;
+}
+export interface RestoreResponse {
+  version: string;
+  checksum: string;
+  optimizerStep: number;
+}
+
 // ---- judge.proto
 export interface CompareRequest {
   prompt: string;

@@ -1,0 +1,15 @@
+import { Command } from 'commander';
+import { runCoordinator } from '../cluster/coordinator/run-coordinator.js';
+import { printHeadline } from './headline.js';
+
+export function coordinatorCommand(): Command {
+  return new Command('coordinator')
+    .description('drive a TSO run over the nodes registered in the cluster')
+    .requiredOption('--config <file>', 'cluster config, e.g. config/cluster.yaml')
+    .option('--nats <url>', 'NATS server URL (overrides the config)')
+    .option('--run-dir <dir>', 'where the run writes its record (default runs/<run_id>)')
+    .action(async (o) => {
+      const report = await runCoordinator(o.config, { nats: o.nats, runDir: o.runDir });
+      printHeadline(report);
+    });
+}

@@ -1,0 +1,33 @@
+// config/<cluster>.yaml: which node processes make up a local cluster, the quorum the coordinator
+// waits for, and the TSO run it drives.
+import { z } from 'zod';
+import { RunConfigSchema } from '../tso/loop/run-config.js';
+
+const Token = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'use 1-128 of [A-Za-z0-9_-]');
+
+export const ClusterConfigSchema = z.strictObject({
+  cluster: Token.default('local'),
+  /** NATS URL; `tso cluster` starts a nats-server here when none answers. */
+  nats: z.string().default('nats://127.0.0.1:4222'),
+  /** Node configs (paths relative to the repository root or absolute), one OS process each. */
+  nodes: z.array(z.string()).default([]),
+  /** The initial policy (evaluation baseline and the exported model's config). */
+  policy_init: z.string(),
+  /** Where the run writes its record; default runs/<run_id>. */
+  run_dir: z.string().optional(),
+  quorum: z
+    .strictObject({
+      policy: z.number().int().min(1).default(1),
+      generators: z.number().int().min(0).default(0),
+      judges: z.number().int().min(0).default(0),
+      timeout_s: z.number().min(1).default(300),
+    })
+    .default({ policy: 1, generators: 0, judges: 0, timeout_s: 300 }),
+  /** Deadline of every RPC and NATS collection, in milliseconds. */
+  rpc_deadline_ms: z.number().int().min(100).default(120_000),
+  /** Port of the coordinator's Status service (0 = any free port). */
+  status_port: z.number().int().min(0).max(65535).default(0),
+  run: RunConfigSchema,
+});
+
+export type ClusterConfig = z.infer<typeof ClusterConfigSchema>;

@@ -1,0 +1,205 @@
+// TrainingPort over the cluster: generation on every matrix node (responses gathered over NATS),
+// reference scoring and data-parallel training on the policy replicas, weight versions in JetStream.
+import type { Judge } from '../../judges/types.js';
+import { policyTier } from '../../tso/prior.js';
+import type {
+  GenerateRequest,
+  GenerateResult,
+  GeneratedResponse,
+  MissingWork,
+  NodeEvent,
+  TrainingPort,
+} from '../../tso/loop/port.js';
+import { hash53 } from '../../tso/rng.js';
+import {
+  Role,
+  subjects,
+  subscribeMessages,
+  type GenerateResponse,
+  type MemberRecord,
+  type NatsConnection,
+  type WeightStore,
+} from '../../transport/index.js';
+import type { Logger } from '../../util/log.js';
+import { ClusterTrainer } from './cluster-trainer.js';
+import type { NodeDirectory } from './node-directory.js';
+import { RemoteJudge } from './remote-judge.js';
+
+export interface ClusterPortOptions {
+  runId: string;
+  nc: NatsConnection;
+  dir: NodeDirectory;
+  store: WeightStore;
+  log: Logger;
+  /** Tiers of every configured generator (the policy's tier is one past the largest). */
+  generatorTiers: number[];
+  collectTimeoutMs: number;
+  hasJudge: boolean;
+}
+
+export class ClusterPort extends ClusterTrainer implements TrainingPort {
+  private readonly remoteJudge: RemoteJudge;
+
+  constructor(private readonly o: ClusterPortOptions) {
+    super(o);
+    this.remoteJudge = new RemoteJudge(o.dir);
+  }
+
+  judge(): Judge | undefined {
+    return this.o.hasJudge ? this.remoteJudge : undefined;
+  }
+
+  drainEvents(): NodeEvent[] {
+    return this.o.dir.drainEvents();
+  }
+
+  /** Streams one node's Generate call; returns what it produced, or throws if the node failed. */
+  private async generateOn(
+    m: MemberRecord,
+    req: GenerateRequest,
+    n: number,
+    seed: number,
+    iteration: number,
+  ): Promise<GenerateResponse[]> {
+    const out: GenerateResponse[] = [];
+    const stream = this.o.dir.modelNode(m).generate(
+      {
+        runId: this.o.runId,
+        iteration,
+        prompts: req.prompts,
+        n,
+        sampling: { ...req.sampling, seed },
+        publishSubject: subjects.responses(this.o.runId, iteration, m.nodeId),
+      },
+      { deadlineMs: this.o.collectTimeoutMs },
+    );
+    for await (const r of stream) out.push(r);
+    return out;
+  }
+
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    await this.admitNewReplicas();
+    const iteration = req.iteration;
+    const live = await this.o.dir.refresh();
+    const gens = live.filter((m) => m.role === Role.GENERATOR);
+    const policies = this.activeReplicas();
+    const pTier = policyTier(this.o.generatorTiers);
+    const sub = await subscribeMessages(
+      this.o.nc,
+      subjects.responsesAll(this.o.runId, iteration),
+      'tso.v1.ResponseBatch',
+      { log: this.o.log },
+    );
+    const missing: MissingWork[] = [];
+    const streamed = new Map<
+      string,
+      { m: MemberRecord; items: GenerateResponse[]; source: 'generator' | 'policy'; tier: number }
+    >();
+    // Each model gets its own seed stream, derived from the run's seed for this mini-batch.
+    const seedOf = (model: string) => hash53(model, req.sampling.seed) % 2 ** 31;
+    const runOne = async (
+      first: MemberRecord,
+      pool: MemberRecord[],
+      n: number,
+      source: 'generator' | 'policy',
+      tier: number,
+    ) => {
+      if (n === 0) return;
+      const candidates = [
+        first,
+        ...pool.filter((x) => x.nodeId !== first.nodeId && x.modelName === first.modelName),
+      ];
+      for (const m of candidates) {
+        if (this.o.dir.isLost(m.nodeId)) continue;
+        try {
+          const items = await this.generateOn(m, req, n, seedOf(m.modelName), iteration);
+          streamed.set(m.nodeId, { m, items, source, tier });
+          if (m !== first)
+            this.o.dir.event(
+              m.nodeId,
+              'rerouted',
+              `generation of ${first.nodeId} (${first.modelName}) re-routed to ${m.nodeId}`,
+            );
+          return;
+        } catch (e) {
+          this.o.dir.markLost(m.nodeId, `Generate failed: ${(e as Error).message}`);
+        }
+      }
+      missing.push({
+        node: first.nodeId,
+        model: first.modelName,
+        prompts: req.prompts.length,
+        reason: 'node lost and no live node serves the same model',
+      });
+    };
+    try {
+      // One representative per model: replicas of the same model are fail-over targets, not extra samples.
+      const seen = new Set<string>();
+      const jobs: Promise<void>[] = [];
+      for (const g of gens) {
+        if (seen.has(g.modelName)) continue;
+        seen.add(g.modelName);
+        jobs.push(runOne(g, gens, req.samplesPerNode, 'generator', g.tier));
+      }
+      if (policies.length > 0) jobs.push(runOne(policies[0], policies, req.policySamples, 'policy', pTier));
+      await Promise.all(jobs);
+      // The same responses arrive over NATS (the data plane); wait until every streamed one is there.
+      const expected = [...streamed.values()].reduce((a, s) => a + s.items.length, 0);
+      const got = await sub.collect({
+        until: (xs) => xs.reduce((a, x) => a + x.message.responses.length, 0) >= expected,
+        timeoutMs: 10_000,
+      });
+      const fromNats = new Map<string, GenerateResponse>();
+      for (const b of got.items)
+        for (const r of b.message.responses)
+          fromNats.set(`${b.message.nodeId}/${r.promptId}/${r.sampleIndex}`, r);
+      if (got.timedOut)
+        this.o.log.warn(
+          { expected, received: fromNats.size },
+          'not every response arrived over NATS; using the gRPC stream for the rest',
+        );
+      const responses: GeneratedResponse[] = [];
+      for (const { m, items, source, tier } of streamed.values()) {
+        for (const it of items) {
+          const r = fromNats.get(`${m.nodeId}/${it.promptId}/${it.sampleIndex}`) ?? it;
+          const s = r.lineage?.sampling ?? { temperature: 0, topK: 0, topP: 1, maxNewTokens: 0, seed: 0 };
+          responses.push({
+            promptId: r.promptId,
+            text: r.text,
+            source,
+            tier,
+            node: m.nodeId,
+            model: m.modelName,
+            weightVersion: r.lineage?.weightVersion ?? '',
+            sampling: {
+              temperature: s.temperature,
+              topK: s.topK,
+              topP: s.topP,
+              maxNewTokens: s.maxNewTokens,
+              seed: s.seed,
+            },
+            seed: r.lineage?.seed ?? 0,
+          });
+        }
+      }
+      return { responses, missing, generatorTiers: this.o.generatorTiers };
+    } finally {
+      sub.stop();
+    }
+  }
+
+  async referenceLogProbs(rows: { prompt: string; response: string }[]): Promise<number[]> {
+    const out: number[] = [];
+    for (let i = 0; i < rows.length; i += 256) {
+      const chunk = rows.slice(i, i + 256);
+      const res = await this.onAnyReplica('Score', (c) =>
+        c.score({
+          pairs: chunk.map((r, j) => ({ id: String(i + j), prompt: r.prompt, response: r.response })),
+          includeReference: true,
+        }),
+      );
+      out.push(...res.scores.map((s) => s.referenceLogprob));
+    }
+    return out;
+  }
+}

@@ -1,0 +1,108 @@
+// The coordinator's view of the cluster: live members from the membership KV, gRPC clients per
+// address, and a record of nodes that were lost (their heartbeat lapsed or their calls failed).
+import {
+  createClient,
+  Membership,
+  Role,
+  type MemberRecord,
+  type TypedClient,
+} from '../../transport/index.js';
+import type { NodeEvent } from '../../tso/loop/port.js';
+import type { Logger } from '../../util/log.js';
+
+export class NodeDirectory {
+  private members: MemberRecord[] = [];
+  private readonly lost = new Map<string, string>();
+  private readonly clients = new Map<string, TypedClient<'tso.v1.ModelNode'>>();
+  private readonly judgeClients = new Map<string, TypedClient<'tso.v1.Judge'>>();
+  readonly events: NodeEvent[] = [];
+
+  constructor(
+    readonly membership: Membership,
+    private readonly log: Logger,
+    readonly deadlineMs: number,
+  ) {}
+
+  async refresh(): Promise<MemberRecord[]> {
+    const now = await this.membership.list();
+    const ids = new Set(now.map((m) => m.nodeId));
+    for (const m of this.members) {
+      if (!ids.has(m.nodeId) && !this.lost.has(m.nodeId))
+        this.markLost(m.nodeId, 'heartbeat lapsed (left the membership)');
+    }
+    for (const m of now) {
+      if (!this.members.some((x) => x.nodeId === m.nodeId) && this.members.length > 0) {
+        this.event(
+          m.nodeId,
+          'joined',
+          `${Role.POLICY === m.role ? 'policy replica' : 'node'} ${m.nodeId} joined at ${m.address}`,
+        );
+      }
+    }
+    // A lost node that comes back (same id) is a new member again.
+    for (const m of now) if (this.lost.has(m.nodeId) && m.startedAtMs > 0) this.lost.delete(m.nodeId);
+    this.members = now;
+    return this.live();
+  }
+
+  live(): MemberRecord[] {
+    return this.members.filter((m) => !this.lost.has(m.nodeId));
+  }
+
+  byRole(role: number): MemberRecord[] {
+    return this.live()
+      .filter((m) => m.role === role)
+      .sort((a, b) => a.replica - b.replica || a.tier - b.tier || a.nodeId.localeCompare(b.nodeId));
+  }
+
+  isLost(nodeId: string): boolean {
+    return this.lost.has(nodeId);
+  }
+
+  markLost(nodeId: string, reason: string): void {
+    if (this.lost.has(nodeId)) return;
+    this.lost.set(nodeId, reason);
+    this.clients.get(nodeId)?.close();
+    this.clients.delete(nodeId);
+    this.event(nodeId, 'lost', reason);
+  }
+
+  lostNodes(): Map<string, string> {
+    return new Map(this.lost);
+  }
+
+  event(node: string, kind: NodeEvent['kind'], detail: string): void {
+    const e: NodeEvent = { at: new Date().toISOString(), node, kind, detail };
+    this.events.push(e);
+    if (kind === 'lost' || kind === 'refused') this.log.warn(e, detail);
+    else this.log.info(e, detail);
+  }
+
+  drainEvents(): NodeEvent[] {
+    return this.events.splice(0);
+  }
+
+  modelNode(m: MemberRecord): TypedClient<'tso.v1.ModelNode'> {
+    let c = this.clients.get(m.nodeId);
+    if (!c) {
+      c = createClient('tso.v1.ModelNode', m.address, { defaultDeadlineMs: this.deadlineMs });
+      this.clients.set(m.nodeId, c);
+    }
+    return c;
+  }
+
+  judge(m: MemberRecord): TypedClient<'tso.v1.Judge'> {
+    let c = this.judgeClients.get(m.nodeId);
+    if (!c) {
+      c = createClient('tso.v1.Judge', m.address, { defaultDeadlineMs: this.deadlineMs });
+      this.judgeClients.set(m.nodeId, c);
+    }
+    return c;
+  }
+
+  close(): void {
+    for (const c of [...this.clients.values(), ...this.judgeClients.values()]) c.close();
+    this.clients.clear();
+    this.judgeClients.clear();
+  }
+}

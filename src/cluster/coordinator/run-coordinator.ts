@@ -1,0 +1,194 @@
+// `tso coordinator`: discovers nodes in the membership KV, waits for the quorum, then drives the TSO
+// loop over them (ClusterPort) and writes the run's record. `resume` continues from the last checkpoint.
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { initBackend } from '../../backend/select-backend.js';
+import { loadConfigFile, parseConfig } from '../../config/load-config.js';
+import { DEFAULT_ADAMW } from '../../model/adamw.js';
+import { runTso } from '../../tso/loop/run-loop.js';
+import { RunDir } from '../../tso/loop/run-dir.js';
+import { writeReport, type NodeSummary, type Report } from '../../tso/loop/report.js';
+import { humanSource, modelHooks, prepareData, progressPrinter } from '../../tso/loop/session.js';
+import {
+  buckets,
+  connectNats,
+  enumName,
+  Membership,
+  Phase,
+  Role,
+  startServer,
+  WeightStore,
+  type MemberRecord,
+} from '../../transport/index.js';
+import type { Phase as PhaseT } from '../../transport/index.js';
+import { logger } from '../../util/log.js';
+import { ClusterConfigSchema, type ClusterConfig } from '../cluster-config.js';
+import { ClusterPort } from './cluster-port.js';
+import { NodeDirectory } from './node-directory.js';
+import { statusService, type StatusState } from './status-service.js';
+
+export interface CoordinatorOptions {
+  nats?: string;
+  /** Continue the run in this directory from its last checkpoint. */
+  resumeDir?: string;
+  runDir?: string;
+}
+
+async function waitForQuorum(
+  dir: NodeDirectory,
+  cfg: ClusterConfig,
+  log: ReturnType<typeof logger>,
+): Promise<void> {
+  const q = cfg.quorum;
+  const deadline = Date.now() + q.timeout_s * 1000;
+  let lastLine = 0;
+  for (;;) {
+    await dir.refresh();
+    const have = {
+      policy: dir.byRole(Role.POLICY).length,
+      generators: dir.byRole(Role.GENERATOR).length,
+      judges: dir.byRole(Role.JUDGE).length,
+    };
+    if (have.policy >= q.policy && have.generators >= q.generators && have.judges >= q.judges) {
+      log.info(have, 'quorum reached');
+      return;
+    }
+    const line = `waiting for quorum: policy ${have.policy}/${q.policy}, generators ${have.generators}/${q.generators}, judges ${have.judges}/${q.judges}`;
+    if (Date.now() - lastLine > 3000) {
+      process.stderr.write(`[coordinator] ${line}\n`);
+      lastLine = Date.now();
+    }
+    if (Date.now() > deadline) throw new Error(`${line} — gave up after ${q.timeout_s} s (quorum.timeout_s)`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export async function runCoordinator(configPath: string | undefined, o: CoordinatorOptions): Promise<Report> {
+  const t0 = performance.now();
+  let cfg: ClusterConfig;
+  if (o.resumeDir) {
+    const saved = JSON.parse(await readFile(join(o.resumeDir, 'cluster-config.json'), 'utf8')) as unknown;
+    cfg = parseConfig(saved, ClusterConfigSchema, join(o.resumeDir, 'cluster-config.json'));
+  } else {
+    if (!configPath) throw new Error('coordinator: --config is required');
+    cfg = await loadConfigFile(configPath, ClusterConfigSchema);
+  }
+  if (o.nats) cfg.nats = o.nats;
+  const runCfg = cfg.run;
+  const dir = new RunDir(o.resumeDir ?? o.runDir ?? cfg.run_dir ?? join('runs', runCfg.run_id));
+  const log = logger('coordinator', { run: runCfg.run_id, cluster: cfg.cluster });
+  await initBackend('auto');
+  if (!o.resumeDir) {
+    await mkdir(dir.root, { recursive: true });
+    await writeFile(join(dir.root, 'cluster-config.json'), JSON.stringify(cfg, null, 2) + '\n');
+  }
+
+  const nc = await connectNats(cfg.nats, `tso-coordinator-${runCfg.run_id}`, { log });
+  const membership = await Membership.open(nc, { bucket: buckets.nodes(cfg.cluster), ttlMs: 6000 });
+  const nodeDir = new NodeDirectory(membership, log, cfg.rpc_deadline_ms);
+  const state: StatusState = {
+    runId: runCfg.run_id,
+    iteration: 0,
+    total: runCfg.minibatches,
+    phase: Phase.WAITING_FOR_QUORUM,
+    step: 0,
+    startedAtMs: Date.now(),
+    message: 'waiting for quorum',
+  };
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: cfg.status_port,
+    services: [statusService(state, nodeDir)],
+    log,
+  });
+  log.info({ status: server.address }, 'coordinator status service');
+  const seen = new Map<string, MemberRecord>();
+  try {
+    await waitForQuorum(nodeDir, cfg, log);
+    for (const m of nodeDir.live()) seen.set(m.nodeId, m);
+    const store = await WeightStore.open(nc, {
+      bucket: buckets.weights(runCfg.run_id),
+      stateBucket: buckets.state(runCfg.run_id),
+      runId: runCfg.run_id,
+    });
+    const generatorTiers = [...new Set(nodeDir.byRole(Role.GENERATOR).map((m) => m.tier))];
+    const port = new ClusterPort({
+      runId: runCfg.run_id,
+      nc,
+      dir: nodeDir,
+      store,
+      log,
+      generatorTiers,
+      collectTimeoutMs: cfg.rpc_deadline_ms,
+      hasJudge: nodeDir.byRole(Role.JUDGE).length > 0,
+    });
+    const opt = runCfg.optimizer;
+    if (!o.resumeDir)
+      await port.start({
+        ...DEFAULT_ADAMW,
+        lr: opt.lr,
+        weightDecay: opt.weight_decay,
+        clipNorm: opt.clip_norm,
+      });
+    const data = await prepareData(runCfg, dir);
+    const hooks = await modelHooks(runCfg, data, cfg.policy_init);
+    const human = humanSource(runCfg, dir);
+    const printer = progressPrinter();
+    const phases: Record<string, PhaseT> = {
+      generate: Phase.GENERATING,
+      pairs: Phase.CORRECTING,
+      reference: Phase.TRAINING,
+      train: Phase.TRAINING,
+      refresh: Phase.REFRESHING,
+      evaluate: Phase.EVALUATING,
+      checkpoint: Phase.CHECKPOINTING,
+    };
+    const result = await runTso(
+      port,
+      runCfg,
+      data,
+      dir,
+      {
+        ...hooks,
+        human: human.human,
+        onProgress: (e) => {
+          state.iteration = e.minibatch;
+          state.phase = phases[e.phase] ?? Phase.UNSPECIFIED;
+          if (e.phase === 'train') state.step = e.step.step;
+          state.message = e.phase;
+          for (const m of nodeDir.live()) seen.set(m.nodeId, m);
+          printer(e);
+        },
+      },
+      { resume: o.resumeDir !== undefined },
+    );
+    hooks.dispose();
+    state.phase = Phase.DONE;
+    const lost = nodeDir.lostNodes();
+    const nodes: NodeSummary[] = [...seen.values()].map((m) => ({
+      id: m.nodeId,
+      role: enumName(Role, m.role).toLowerCase(),
+      model: m.modelName,
+      tier: m.tier,
+      backend: m.backend,
+      lost: lost.has(m.nodeId),
+      ...(lost.has(m.nodeId) ? { lost_reason: lost.get(m.nodeId) } : {}),
+    }));
+    return await writeReport(dir, {
+      cfg: runCfg,
+      result,
+      nodes,
+      wall_s: (performance.now() - t0) / 1000,
+      human_source: human.label,
+      resumed: o.resumeDir !== undefined,
+    });
+  } catch (e) {
+    state.phase = Phase.FAILED;
+    state.message = (e as Error).message;
+    throw e;
+  } finally {
+    nodeDir.close();
+    await server.shutdown(500).catch(() => {});
+    await nc.drain().catch(() => {});
+  }
+}

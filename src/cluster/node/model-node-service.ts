@@ -1,0 +1,189 @@
+// The ModelNode gRPC service of one node: Describe, Generate (streamed and published on NATS), Score,
+// LoadWeights, and — on policy replicas — ComputeGradients, Snapshot and Restore.
+import { generate } from '../../model/generate.js';
+import type { GPT } from '../../model/gpt.js';
+import { encodePairsForScoring, promptIds, responseText } from '../../model/prompt-format.js';
+import { deriveSeed } from '../../model/seeded-normal.js';
+import { BOS_ID, EOS_ID, PAD_ID } from '../../model/tokenizer.js';
+import { decodeWeights } from '../../model/weights-codec.js';
+import { sequenceLogProbs } from '../../tso/dpo-step.js';
+import {
+  defineService,
+  GrpcStatusError,
+  publishMessage,
+  ResponseSource,
+  receiveWeights,
+  status,
+  WeightTarget,
+  type GenerateResponse,
+  type MessageInput,
+  type NatsConnection,
+  type NodeInfo,
+  type ServiceRegistration,
+} from '../../transport/index.js';
+import type { PolicyReplica } from './policy-replica.js';
+
+export interface ModelNodeDeps {
+  info: () => MessageInput<'tso.v1.NodeInfo'> & Pick<NodeInfo, 'nodeId' | 'modelName' | 'tier'>;
+  /** The model that generates and scores (the policy, for a policy replica). */
+  model: GPT;
+  /** The reference copy (policy replicas); generators score with their one model. */
+  reference?: GPT;
+  replica?: PolicyReplica;
+  nc: NatsConnection;
+  generateBatch: number;
+  source: 'generator' | 'policy';
+  onWeights?: (version: string) => void;
+}
+
+const MAX_PROMPTS = 10_000;
+
+function needReplica(d: ModelNodeDeps): PolicyReplica {
+  if (!d.replica) throw new GrpcStatusError(status.UNIMPLEMENTED, 'this node is not a policy replica');
+  return d.replica;
+}
+
+export function modelNodeService(d: ModelNodeDeps): ServiceRegistration {
+  return defineService('tso.v1.ModelNode', {
+    describe: () => d.info(),
+
+    generate: async function* (req, ctx) {
+      if (req.prompts.length === 0 || req.prompts.length > MAX_PROMPTS) {
+        throw new GrpcStatusError(
+          status.INVALID_ARGUMENT,
+          `prompts: expected 1..${MAX_PROMPTS}, got ${req.prompts.length}`,
+        );
+      }
+      const s = req.sampling;
+      if (!s) throw new GrpcStatusError(status.INVALID_ARGUMENT, 'sampling: required');
+      const n = Math.max(1, req.n);
+      const info = d.info();
+      const block = d.model.config.blockSize;
+      const version = String(info.weightVersion ?? '');
+      let seq = 0;
+      for (let sample = 0; sample < n; sample++) {
+        for (let i = 0; i < req.prompts.length; i += d.generateBatch) {
+          if (ctx.signal.aborted) return;
+          const chunk = req.prompts.slice(i, i + d.generateBatch);
+          const ids = chunk.map((p) => promptIds(p.text));
+          const tooLong = ids.findIndex((x) => x.length >= block);
+          if (tooLong >= 0)
+            throw new GrpcStatusError(
+              status.INVALID_ARGUMENT,
+              `prompt ${chunk[tooLong].id} does not fit the context of ${block}`,
+            );
+          const rowOffset = sample * req.prompts.length + i;
+          const opts = {
+            temperature: s.temperature,
+            topK: s.topK,
+            topP: s.topP > 0 ? s.topP : 1,
+            maxNewTokens: s.maxNewTokens || 32,
+            seed: s.seed,
+            rowOffset,
+            eosId: EOS_ID,
+            padId: PAD_ID,
+            banned: [BOS_ID, PAD_ID],
+          };
+          let gens;
+          try {
+            gens = generate(d.model, ids, opts);
+          } catch (e) {
+            throw new GrpcStatusError(status.INVALID_ARGUMENT, (e as Error).message);
+          }
+          const out: MessageInput<'tso.v1.GenerateResponse'>[] = gens.map((g, j) => ({
+            promptId: chunk[j].id,
+            sampleIndex: sample,
+            text: responseText(g.tokens),
+            tokenIds: g.tokens,
+            logprobSum: g.logProb,
+            finishReason: g.finished ? 'eos' : 'length',
+            lineage: {
+              nodeId: info.nodeId,
+              modelName: info.modelName,
+              weightVersion: version,
+              sampling: s,
+              seed: deriveSeed(s.seed, rowOffset + j),
+              tier: info.tier,
+              source: d.source === 'policy' ? ResponseSource.POLICY : ResponseSource.GENERATOR,
+            },
+          }));
+          if (req.publishSubject) {
+            await publishMessage(d.nc, req.publishSubject, 'tso.v1.ResponseBatch', {
+              runId: req.runId,
+              iteration: req.iteration,
+              nodeId: info.nodeId,
+              responses: out as GenerateResponse[],
+              seq: seq++,
+            });
+          }
+          yield* out;
+        }
+      }
+    },
+
+    score: (req) => {
+      if (req.pairs.length === 0) return { scores: [], policyVersion: String(d.info().weightVersion ?? '') };
+      let seqs;
+      try {
+        seqs = encodePairsForScoring(
+          req.pairs.map((p) => ({ prompt: p.prompt, response: p.response })),
+          d.model.config.blockSize,
+        );
+      } catch (e) {
+        throw new GrpcStatusError(status.INVALID_ARGUMENT, (e as Error).message);
+      }
+      const pol = sequenceLogProbs(d.model, seqs);
+      const ref = req.includeReference ? sequenceLogProbs(d.reference ?? d.model, seqs) : undefined;
+      const tokens = req.pairs.map((_, i) =>
+        seqs.mask.subarray(i * seqs.seqLen, (i + 1) * seqs.seqLen).reduce((a, b) => a + b, 0),
+      );
+      return {
+        scores: req.pairs.map((p, i) => ({
+          id: p.id,
+          policyLogprob: pol[i],
+          referenceLogprob: ref ? ref[i] : 0,
+          responseTokens: tokens[i],
+        })),
+        policyVersion: String(d.info().weightVersion ?? ''),
+        referenceVersion: d.replica?.referenceVersion ?? '',
+      };
+    },
+
+    loadWeights: async (chunks) => {
+      const w = await receiveWeights(chunks); // size and SHA-256 verified; a mismatch refuses everything
+      const { header, values } = decodeWeights(w.data);
+      if (JSON.stringify(header.config) !== JSON.stringify(d.model.config)) {
+        throw new GrpcStatusError(
+          status.FAILED_PRECONDITION,
+          'weights were made for a different model config',
+        );
+      }
+      if (w.target === WeightTarget.POLICY || w.target === WeightTarget.BOTH) d.model.setWeights(values);
+      if ((w.target === WeightTarget.REFERENCE || w.target === WeightTarget.BOTH) && d.reference)
+        d.reference.setWeights(values);
+      if (d.replica) {
+        if (w.target !== WeightTarget.REFERENCE) d.replica.weightVersion = w.version;
+        if (w.target !== WeightTarget.POLICY) d.replica.referenceVersion = w.version;
+      }
+      d.onWeights?.(w.version);
+      return {
+        version: w.version,
+        sha256: w.sha256,
+        bytesReceived: w.data.byteLength,
+        target: w.target,
+        policyVersion: String(d.info().weightVersion ?? ''),
+        referenceVersion: d.replica?.referenceVersion ?? '',
+      };
+    },
+
+    computeGradients: (req) => needReplica(d).computeGradients(req),
+
+    snapshot: (req) => needReplica(d).snapshot(req.runId, req.version, req.includeOptimizer),
+
+    restore: async (req) => {
+      const r = await needReplica(d).restore(req.runId, req.version, req.optimizerObject, req.optimizer);
+      d.onWeights?.(req.version);
+      return { version: req.version, checksum: r.checksum, optimizerStep: r.step };
+    },
+  });
+}

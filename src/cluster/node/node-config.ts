@@ -1,0 +1,44 @@
+// nodes/<name>.yaml: one process, one actor, one model, in one role.
+import { z } from 'zod';
+import { BACKEND_NAMES } from '../../backend/select-backend.js';
+import { JudgeConfigSchema } from '../../judges/make-judge.js';
+
+const Token = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'use 1-128 of [A-Za-z0-9_-]');
+const HostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT');
+
+export const NodeConfigSchema = z.strictObject({
+  id: Token,
+  role: z.enum(['policy', 'generator', 'judge']),
+  /** Model directory (policy, generator; judge of type model names its own). */
+  model: z.string().optional(),
+  /** Name shown in lineage and membership; defaults to the model directory's name. */
+  model_name: z.string().optional(),
+  /** Prior tier of a generator (1 = most preferred after human responses). */
+  tier: z.number().int().min(1).optional(),
+  /** Replica index of a policy node. */
+  replica: z.number().int().min(0).default(0),
+  backend: z.enum(BACKEND_NAMES as unknown as [string, ...string[]]).default('auto'),
+  /** Membership namespace: nodes and coordinator of one cluster share it. */
+  cluster: Token.default('local'),
+  nats: z.string().default('nats://127.0.0.1:4222'),
+  listen: HostPort.default('127.0.0.1:0'),
+  /** Address other hosts use to reach this node (defaults to the bound listen address). */
+  advertise: HostPort.optional(),
+  /** Membership entries expire this long after the last heartbeat. */
+  heartbeat_ttl_ms: z.number().int().min(1000).default(6000),
+  /** Prompts per generation batch. */
+  generate_batch: z.number().int().min(1).default(64),
+  judge: JudgeConfigSchema.optional(),
+});
+
+export type NodeConfig = z.infer<typeof NodeConfigSchema>;
+
+/** Cross-field rules zod cannot express per key; messages name the key. */
+export function checkNodeConfig(c: NodeConfig, source: string): void {
+  const need = (cond: boolean, key: string, why: string) => {
+    if (!cond) throw new Error(`${source}: ${key}: ${why}`);
+  };
+  if (c.role !== 'judge') need(c.model !== undefined, 'model', `required for role ${c.role}`);
+  if (c.role === 'generator') need(c.tier !== undefined, 'tier', 'required for role generator');
+  if (c.role === 'judge') need(c.judge !== undefined, 'judge', 'required for role judge');
+}

@@ -1,0 +1,282 @@
+// A policy replica's training state: policy, reference copy and AdamW. It computes gradients of the
+// shards it is given, applies the averaged updates broadcast over NATS, refreshes its reference when a
+// new version is announced, and stores/loads weight versions in the run's JetStream object store.
+import type { AdamWOptions } from '../../model/adamw.js';
+import { AdamW, DEFAULT_ADAMW, NonFiniteGradientError } from '../../model/adamw.js';
+import { weightsChecksum } from '../../model/checkpoint.js';
+import type { GPT } from '../../model/gpt.js';
+import { decodeOptimizerState, encodeOptimizerState } from '../../model/optimizer-codec.js';
+import { encodePairsForScoring } from '../../model/prompt-format.js';
+import { decodeWeights, encodeWeights, sha256Hex } from '../../model/weights-codec.js';
+import { preferenceGradient, type LossConfig } from '../../tso/dpo-step.js';
+import {
+  buckets,
+  GrpcStatusError,
+  LossKind,
+  publishMessage,
+  status,
+  subjects,
+  subscribeMessages,
+  WeightStore,
+  type NatsConnection,
+} from '../../transport/index.js';
+import type { GradientRequest, OptimizerOptions, Update, WeightsAnnounce } from '../../transport/index.js';
+import type { Logger } from '../../util/log.js';
+
+const LOSS_NAMES: Record<number, LossConfig['name']> = {
+  [LossKind.DUAL_CLIP]: 'dual-clip',
+  [LossKind.DPO]: 'dpo',
+  [LossKind.IPO]: 'ipo',
+};
+
+export class PolicyReplica {
+  opt: AdamW;
+  weightVersion = 'initial';
+  referenceVersion = 'initial';
+  private runId: string | undefined;
+  private store: WeightStore | undefined;
+  /** Refused updates (non-finite or corrupt): logged and counted, weights unchanged. */
+  refused = 0;
+  private stops: (() => void)[] = [];
+
+  constructor(
+    readonly nodeId: string,
+    readonly replica: number,
+    readonly policy: GPT,
+    readonly reference: GPT,
+    private readonly nc: NatsConnection,
+    private readonly log: Logger,
+  ) {
+    this.opt = new AdamW(policy.vars, policy.specs, DEFAULT_ADAMW);
+  }
+
+  private async storeFor(runId: string): Promise<WeightStore> {
+    if (this.runId !== runId || !this.store) {
+      this.store = await WeightStore.open(this.nc, {
+        bucket: buckets.weights(runId),
+        stateBucket: buckets.state(runId),
+        runId,
+      });
+    }
+    return this.store;
+  }
+
+  /** Binds the replica to a run: subscribes to its update and reference subjects (once). */
+  private async bind(runId: string): Promise<void> {
+    if (this.runId === runId) return;
+    for (const stop of this.stops) stop();
+    this.stops = [];
+    await this.storeFor(runId);
+    this.runId = runId;
+    const updates = await subscribeMessages(this.nc, subjects.updateAll(runId), 'tso.v1.Update', {
+      log: this.log,
+    });
+    const refs = await subscribeMessages(this.nc, subjects.ref(runId), 'tso.v1.WeightsAnnounce', {
+      log: this.log,
+    });
+    this.stops.push(
+      () => updates.stop(),
+      () => refs.stop(),
+    );
+    void (async () => {
+      for await (const m of updates)
+        await this.onUpdate(m.message).catch((e: unknown) => this.log.error({ err: e }, 'update failed'));
+    })();
+    void (async () => {
+      for await (const m of refs)
+        await this.onAnnounce(m.message).catch((e: unknown) => this.log.error({ err: e }, 'refresh failed'));
+    })();
+  }
+
+  /** Loads policy and reference from a stored version (+ optimizer state or a fresh optimizer). */
+  async restore(
+    runId: string,
+    version: string,
+    optimizerObject: string,
+    options?: OptimizerOptions,
+  ): Promise<{ checksum: string; step: number }> {
+    const store = await this.storeFor(runId);
+    const { data } = await store.getVersion(version); // verifies SHA-256
+    const { header, values } = decodeWeights(data);
+    if (JSON.stringify(header.config) !== JSON.stringify(this.policy.config)) {
+      throw new GrpcStatusError(
+        status.FAILED_PRECONDITION,
+        `version ${version} has a different model config than this replica`,
+      );
+    }
+    const optimizerState = optimizerObject
+      ? decodeOptimizerState((await store.getVersion(optimizerObject)).data)
+      : undefined;
+    // Everything verified: now change state.
+    this.policy.setWeights(values);
+    this.reference.setWeights(values);
+    const adam: AdamWOptions =
+      options && options.lr > 0
+        ? {
+            lr: options.lr,
+            beta1: options.beta1 || 0.9,
+            beta2: options.beta2 || 0.999,
+            eps: options.eps || 1e-8,
+            weightDecay: options.weightDecay,
+            clipNorm: options.clipNorm,
+          }
+        : this.opt.options;
+    this.opt.dispose();
+    this.opt = new AdamW(this.policy.vars, this.policy.specs, adam);
+    if (optimizerState) this.opt.setState(optimizerState);
+    this.weightVersion = version;
+    this.referenceVersion = version;
+    await this.bind(runId);
+    this.log.info({ version, optimizerObject, step: this.opt.step }, 'restored');
+    return { checksum: weightsChecksum(this.policy), step: this.opt.step };
+  }
+
+  async snapshot(runId: string, version: string, includeOptimizer: boolean) {
+    const store = await this.storeFor(runId);
+    const bytes = encodeWeights(this.policy.config, this.policy.getWeights(), version);
+    await store.putVersion(version, bytes, { sha256: sha256Hex(bytes) });
+    let optimizerObject = '';
+    let optimizerSha256 = '';
+    let optimizerBytes = 0;
+    if (includeOptimizer) {
+      const ob = encodeOptimizerState(this.opt.getState());
+      optimizerObject = `opt-${version}`;
+      optimizerSha256 = sha256Hex(ob);
+      optimizerBytes = ob.byteLength;
+      await store.putVersion(optimizerObject, ob, { sha256: optimizerSha256 });
+    }
+    return {
+      version,
+      sha256: sha256Hex(bytes),
+      bytes: bytes.byteLength,
+      optimizerObject,
+      optimizerSha256,
+      optimizerBytes,
+      optimizerStep: this.opt.step,
+    };
+  }
+
+  /** Gradient of this shard, published on NATS; the summary goes back over gRPC. */
+  async computeGradients(req: GradientRequest) {
+    if (req.pairs.length === 0) throw new GrpcStatusError(status.INVALID_ARGUMENT, 'empty shard');
+    if (!req.loss || !LOSS_NAMES[req.loss.kind])
+      throw new GrpcStatusError(status.INVALID_ARGUMENT, 'loss kind missing or unknown');
+    if (req.expectedWeightVersion && req.expectedWeightVersion !== this.weightVersion) {
+      throw new GrpcStatusError(
+        status.FAILED_PRECONDITION,
+        `replica holds ${this.weightVersion}, request expects ${req.expectedWeightVersion}`,
+      );
+    }
+    await this.bind(req.runId);
+    const rows = [
+      ...req.pairs.map((p) => ({ prompt: p.prompt, response: p.chosen })),
+      ...req.pairs.map((p) => ({ prompt: p.prompt, response: p.rejected })),
+    ];
+    const seqs = encodePairsForScoring(rows, this.policy.config.blockSize);
+    const ref = Float32Array.from([
+      ...req.pairs.map((p) => p.refChosenLogprob),
+      ...req.pairs.map((p) => p.refRejectedLogprob),
+    ]);
+    const weights = Float32Array.from(req.pairs.map((p) => (p.weight > 0 ? p.weight : 1)));
+    const loss: LossConfig = {
+      name: LOSS_NAMES[req.loss.kind],
+      beta: req.loss.beta,
+      clipChosen: req.loss.clipChosen || Infinity,
+      clipRejected: req.loss.clipRejected || Infinity,
+    };
+    const r = preferenceGradient(this.policy, { seqs, weights }, ref, loss);
+    const grad = new Uint8Array(r.grad.buffer, r.grad.byteOffset, r.grad.byteLength);
+    const checksum = sha256Hex(grad);
+    const subject = subjects.grad(req.runId, req.step, req.replica);
+    const m = r.metrics;
+    const metrics = {
+      reward_accuracy: m.rewardAccuracy,
+      margin: m.margin,
+      chosen_reward: m.chosenReward,
+      rejected_reward: m.rejectedReward,
+      clip_fraction: m.fractionClipped,
+    };
+    await publishMessage(this.nc, subject, 'tso.v1.GradientShard', {
+      runId: req.runId,
+      step: req.step,
+      replica: req.replica,
+      pairs: req.pairs.length,
+      loss: r.loss,
+      grad,
+      checksum,
+      weightVersion: this.weightVersion,
+      nodeId: this.nodeId,
+      metrics,
+    });
+    return {
+      step: req.step,
+      replica: req.replica,
+      pairs: req.pairs.length,
+      loss: r.loss,
+      metrics,
+      gradSha256: checksum,
+      gradBytes: grad.byteLength,
+      weightVersion: this.weightVersion,
+      subject,
+    };
+  }
+
+  private async onUpdate(u: Update): Promise<void> {
+    if (u.runId !== this.runId) return;
+    let sha = '';
+    try {
+      if (sha256Hex(u.grad) !== u.checksum) throw new Error('update checksum mismatch');
+      const flat = new Float32Array(u.grad.byteLength / 4);
+      new Uint8Array(flat.buffer).set(u.grad);
+      this.opt.apply(flat); // validates: a non-finite entry is refused before any weight changes
+      this.weightVersion = `${this.referenceVersion}+${u.step}`;
+      sha = weightsChecksum(this.policy);
+    } catch (e) {
+      this.refused++;
+      const why = e instanceof NonFiniteGradientError ? e.message : (e as Error).message;
+      this.log.error({ step: u.step, refused: this.refused }, `update refused: ${why}`);
+    }
+    await publishMessage(this.nc, subjects.checksum(u.runId, u.step), 'tso.v1.Checksum', {
+      runId: u.runId,
+      step: u.step,
+      replica: this.replica,
+      sha256: sha,
+      nodeId: this.nodeId,
+      weightVersion: this.weightVersion,
+    });
+  }
+
+  /** reference ← policy: from our own weights when they are the announced bytes, else from the store. */
+  private async onAnnounce(a: WeightsAnnounce): Promise<void> {
+    if (a.runId !== this.runId) return;
+    let ok = true;
+    let error = '';
+    try {
+      const own = encodeWeights(this.policy.config, this.policy.getWeights(), a.version);
+      if (sha256Hex(own) === a.sha256) {
+        this.reference.copyFrom(this.policy);
+      } else {
+        const { data } = await (await this.storeFor(a.runId)).getVersion(a.version);
+        const { values } = decodeWeights(data);
+        this.log.warn({ version: a.version }, 'own weights differ from the announced version: loading it');
+        this.policy.setWeights(values);
+        this.reference.setWeights(values);
+      }
+      this.referenceVersion = a.version;
+      this.weightVersion = a.version;
+    } catch (e) {
+      ok = false;
+      error = (e as Error).message;
+    }
+    await publishMessage(this.nc, subjects.ack(a.runId, a.version), 'tso.v1.Ack', {
+      nodeId: this.nodeId,
+      version: a.version,
+      ok,
+      error,
+    });
+  }
+
+  close(): void {
+    for (const stop of this.stops) stop();
+  }
+}

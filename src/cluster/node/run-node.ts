@@ -1,0 +1,137 @@
+// `tso node`: one OS process hosting one actor (policy replica, generator or judge). It serves gRPC,
+// registers in the cluster's membership KV with a TTL heartbeat, and deregisters on SIGINT/SIGTERM.
+import { hostname } from 'node:os';
+import { basename } from 'node:path';
+import { initBackend, type BackendName } from '../../backend/select-backend.js';
+import { loadConfigFile } from '../../config/load-config.js';
+import { makeJudge } from '../../judges/make-judge.js';
+import { loadModel } from '../../model/checkpoint.js';
+import { ByteTokenizer } from '../../model/tokenizer.js';
+import {
+  buckets,
+  connectNats,
+  Membership,
+  Role,
+  ServingStatus,
+  startServer,
+  type MessageInput,
+  type ServiceRegistration,
+} from '../../transport/index.js';
+import { logger } from '../../util/log.js';
+import { judgeService } from './judge-service.js';
+import { modelNodeService } from './model-node-service.js';
+import { checkNodeConfig, NodeConfigSchema, type NodeConfig } from './node-config.js';
+import { PolicyReplica } from './policy-replica.js';
+
+export interface NodeOverrides {
+  nats?: string;
+  listen?: string;
+  advertise?: string;
+}
+
+const ROLE = { policy: Role.POLICY, generator: Role.GENERATOR, judge: Role.JUDGE } as const;
+
+function splitHostPort(s: string): { host: string; port: number } {
+  const i = s.lastIndexOf(':');
+  return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
+}
+
+export async function runNode(
+  configPath: string,
+  o: NodeOverrides,
+): Promise<{ stop: () => Promise<void>; address: string }> {
+  const cfg: NodeConfig = { ...(await loadConfigFile(configPath, NodeConfigSchema)) };
+  checkNodeConfig(cfg, configPath);
+  if (o.nats) cfg.nats = o.nats;
+  if (o.listen) cfg.listen = o.listen;
+  if (o.advertise) cfg.advertise = o.advertise;
+  const log = logger('node', { node: cfg.id, role: cfg.role });
+  const backend = await initBackend(cfg.backend as BackendName);
+  const startedAtMs = Date.now();
+  const nc = await connectNats(cfg.nats, `tso-node-${cfg.id}`, { log });
+
+  const services: ServiceRegistration[] = [];
+  let weightVersion = 'initial';
+  let modelName = cfg.model_name ?? (cfg.model ? basename(cfg.model) : (cfg.judge?.type ?? 'judge'));
+  let paramCount = 0;
+  let replica: PolicyReplica | undefined;
+  const info = (): MessageInput<'tso.v1.NodeInfo'> & { nodeId: string; modelName: string; tier: number } => ({
+    nodeId: cfg.id,
+    role: ROLE[cfg.role],
+    modelName,
+    tier: cfg.role === 'generator' ? (cfg.tier ?? 0) : 0,
+    backend: backend.name,
+    paramCount,
+    weightVersion: replica?.weightVersion ?? weightVersion,
+    referenceVersion: replica?.referenceVersion ?? '',
+    tokenizer: { type: 'byte', vocabSize: 259, bosId: 256, eosId: 257, padId: 258 },
+    address: advertised,
+    replica: cfg.role === 'policy' ? cfg.replica : 0,
+    startedAtMs,
+    software: 'tso-ts/0.1.0',
+  });
+  if (cfg.role === 'judge') {
+    services.push(judgeService(await makeJudge(cfg.judge!)));
+  } else {
+    const { model, manifest } = await loadModel(cfg.model!, cfg.role === 'policy');
+    modelName = cfg.model_name ?? basename(cfg.model!);
+    paramCount = model.paramCount;
+    weightVersion = manifest.weight_version ?? `sha256:${manifest.sha256.slice(0, 12)}`;
+    let reference;
+    if (cfg.role === 'policy') {
+      reference = (await loadModel(cfg.model!, false)).model;
+      replica = new PolicyReplica(cfg.id, cfg.replica, model, reference, nc, log);
+    }
+    new ByteTokenizer(); // the contract's tokenizer: byte-level, see info()
+    services.push(
+      modelNodeService({
+        info,
+        model,
+        reference,
+        replica,
+        nc,
+        generateBatch: cfg.generate_batch,
+        source: cfg.role === 'policy' ? 'policy' : 'generator',
+        onWeights: (v) => void membership?.update({ weightVersion: v }),
+      }),
+    );
+  }
+  const { host, port } = splitHostPort(cfg.listen);
+  const server = await startServer({ host, port, services, log });
+  const advertised = cfg.advertise ?? server.address;
+  for (const s of services) server.health.setStatus(s.name, ServingStatus.SERVING);
+
+  const membership: Membership | undefined = await Membership.open(nc, {
+    bucket: buckets.nodes(cfg.cluster),
+    ttlMs: cfg.heartbeat_ttl_ms,
+  });
+  await membership.register({
+    nodeId: cfg.id,
+    role: ROLE[cfg.role],
+    modelName,
+    tier: cfg.role === 'generator' ? (cfg.tier ?? 0) : 0,
+    backend: backend.name,
+    address: advertised,
+    replica: cfg.role === 'policy' ? cfg.replica : 0,
+    weightVersion: info().weightVersion,
+    startedAtMs,
+    pid: process.pid,
+    hostname: hostname(),
+  });
+  log.info(
+    { address: advertised, backend: backend.name, model: modelName, cluster: cfg.cluster },
+    'node serving',
+  );
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down');
+    await membership.deregister().catch(() => {});
+    replica?.close();
+    await server.shutdown(2000).catch(() => {});
+    await nc.drain().catch(() => {});
+  };
+  return { stop, address: advertised };
+}

@@ -1,0 +1,225 @@
+// TrainingPort in one process: the same computations the cluster runs (same seeds, generation batches,
+// scoring chunks, shard split and fixed-order gradient averaging), without any transport. Used by
+// `tso ablate`, by tests, and as the single-process reference the cluster must match bit for bit.
+import { shardRanges } from '../bench/workload.js';
+import type { Judge } from '../judges/types.js';
+import { AdamW, type AdamWOptions } from '../model/adamw.js';
+import { decodeOptimizerState, encodeOptimizerState } from '../model/optimizer-codec.js';
+import { generate } from '../model/generate.js';
+import { averageGradients } from '../model/gradients.js';
+import type { GPT } from '../model/gpt.js';
+import { encodePairsForScoring, promptIds, responseText } from '../model/prompt-format.js';
+import { deriveSeed } from '../model/seeded-normal.js';
+import { BOS_ID, EOS_ID, PAD_ID } from '../model/tokenizer.js';
+import { decodeWeights, encodeWeights } from '../model/weights-codec.js';
+import { preferenceGradient, sequenceLogProbs, type LossConfig } from './dpo-step.js';
+import type {
+  GenerateRequest,
+  GenerateResult,
+  GeneratedResponse,
+  NodeEvent,
+  TrainingPort,
+  TrainPair,
+  TrainStepResult,
+} from './loop/port.js';
+import { policyTier } from './prior.js';
+import { hash53 } from './rng.js';
+
+export interface LocalGenerator {
+  name: string;
+  tier: number;
+  model: GPT;
+}
+
+export interface LocalPortOptions {
+  policy: GPT;
+  reference: GPT;
+  generators: LocalGenerator[];
+  judge?: Judge;
+  /** Virtual replicas: the pairs of a step are split into this many shards, as the cluster would. */
+  replicas: number;
+  optimizer: AdamWOptions;
+  generateBatch?: number;
+  policyName?: string;
+}
+
+export const SCORE_CHUNK = 256;
+
+/** One model's responses, exactly as a node computes them for a Generate request. */
+export function generateLikeNode(
+  model: GPT,
+  req: GenerateRequest,
+  n: number,
+  seed: number,
+  batch: number,
+): { promptId: string; text: string; seed: number }[] {
+  const out: { promptId: string; text: string; seed: number }[] = [];
+  const s = req.sampling;
+  for (let sample = 0; sample < n; sample++) {
+    for (let i = 0; i < req.prompts.length; i += batch) {
+      const chunk = req.prompts.slice(i, i + batch);
+      const rowOffset = sample * req.prompts.length + i;
+      const gens = generate(
+        model,
+        chunk.map((p) => promptIds(p.text)),
+        {
+          temperature: s.temperature,
+          topK: s.topK,
+          topP: s.topP,
+          maxNewTokens: s.maxNewTokens,
+          seed,
+          rowOffset,
+          eosId: EOS_ID,
+          padId: PAD_ID,
+          banned: [BOS_ID, PAD_ID],
+        },
+      );
+      gens.forEach((g, j) =>
+        out.push({
+          promptId: chunk[j].id,
+          text: responseText(g.tokens),
+          seed: deriveSeed(seed, rowOffset + j),
+        }),
+      );
+    }
+  }
+  return out;
+}
+
+export class LocalPort implements TrainingPort {
+  private opt: AdamW;
+  private version = 'v0';
+  private steps = 0;
+
+  constructor(private readonly o: LocalPortOptions) {
+    this.opt = new AdamW(o.policy.vars, o.policy.specs, o.optimizer);
+    o.reference.copyFrom(o.policy);
+  }
+
+  judge(): Judge | undefined {
+    return this.o.judge;
+  }
+
+  drainEvents(): NodeEvent[] {
+    return [];
+  }
+
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    const tiers = this.o.generators.map((g) => g.tier);
+    const batch = this.o.generateBatch ?? 64;
+    const seedOf = (model: string) => hash53(model, req.sampling.seed) % 2 ** 31;
+    const responses: GeneratedResponse[] = [];
+    const add = (
+      name: string,
+      model: GPT,
+      n: number,
+      source: 'generator' | 'policy',
+      tier: number,
+      version: string,
+    ) => {
+      if (n === 0) return;
+      const seed = seedOf(name);
+      for (const r of generateLikeNode(model, req, n, seed, batch)) {
+        responses.push({
+          ...r,
+          source,
+          tier,
+          node: name,
+          model: name,
+          weightVersion: version,
+          sampling: { ...req.sampling, seed },
+        });
+      }
+    };
+    for (const g of this.o.generators)
+      add(g.name, g.model, req.samplesPerNode, 'generator', g.tier, 'static');
+    add(
+      this.o.policyName ?? 'policy',
+      this.o.policy,
+      req.policySamples,
+      'policy',
+      policyTier(tiers),
+      this.version,
+    );
+    return { responses, missing: [], generatorTiers: tiers };
+  }
+
+  async referenceLogProbs(rows: { prompt: string; response: string }[]): Promise<number[]> {
+    const out: number[] = [];
+    for (let i = 0; i < rows.length; i += SCORE_CHUNK) {
+      const seqs = encodePairsForScoring(rows.slice(i, i + SCORE_CHUNK), this.o.reference.config.blockSize);
+      out.push(...sequenceLogProbs(this.o.reference, seqs));
+    }
+    return out;
+  }
+
+  async trainStep(_step: number, pairs: TrainPair[], loss: LossConfig): Promise<TrainStepResult> {
+    const ranges = shardRanges(pairs.length, this.o.replicas);
+    const block = this.o.policy.config.blockSize;
+    const results = ranges.map(([a, b]) => {
+      const shard = pairs.slice(a, b);
+      const seqs = encodePairsForScoring(
+        [
+          ...shard.map((p) => ({ prompt: p.prompt, response: p.chosen })),
+          ...shard.map((p) => ({ prompt: p.prompt, response: p.rejected })),
+        ],
+        block,
+      );
+      const ref = Float32Array.from([...shard.map((p) => p.refChosen), ...shard.map((p) => p.refRejected)]);
+      const weights = Float32Array.from(shard.map((p) => (p.weight > 0 ? p.weight : 1)));
+      return preferenceGradient(this.o.policy, { seqs, weights }, ref, loss);
+    });
+    const sizes = ranges.map(([a, b]) => b - a);
+    this.opt.apply(
+      averageGradients(
+        results.map((r) => r.grad),
+        sizes,
+      ),
+    );
+    this.steps++;
+    const n = pairs.length;
+    const wmean = (f: (i: number) => number) => results.reduce((acc, _, i) => acc + f(i) * sizes[i], 0) / n;
+    const m = (i: number) => results[i].metrics;
+    return {
+      loss: wmean((i) => results[i].loss),
+      metrics: {
+        rewardAccuracy: wmean((i) => m(i).rewardAccuracy),
+        margin: wmean((i) => m(i).margin),
+        chosenReward: wmean((i) => m(i).chosenReward),
+        rejectedReward: wmean((i) => m(i).rejectedReward),
+        fractionClipped: wmean((i) => m(i).fractionClipped),
+        fractionChosenClipped: 0,
+        fractionRejectedClipped: 0,
+        pairs: n,
+      },
+      checksums: { local: '' },
+      reassigned: [],
+    };
+  }
+
+  async refreshReference(version: string): Promise<{ version: string; sha256: string; acks: string[] }> {
+    this.o.reference.copyFrom(this.o.policy);
+    this.version = version;
+    return { version, sha256: '', acks: ['local'] };
+  }
+
+  async snapshot(): Promise<{ weights: Uint8Array; optimizer: Uint8Array; version: string }> {
+    return {
+      weights: encodeWeights(this.o.policy.config, this.o.policy.getWeights(), `s${this.steps}`),
+      optimizer: encodeOptimizerState(this.opt.getState()),
+      version: this.version,
+    };
+  }
+
+  async restore(s: { weights: Uint8Array; optimizer: Uint8Array; version: string }): Promise<void> {
+    const { values } = decodeWeights(s.weights);
+    this.o.policy.setWeights(values);
+    this.o.reference.setWeights(values);
+    this.opt.setState(decodeOptimizerState(s.optimizer));
+    this.version = s.version;
+  }
+
+  dispose(): void {
+    this.opt.dispose();
+  }
+}

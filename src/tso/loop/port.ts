@@ -1,0 +1,93 @@
+// What the TSO loop needs from wherever the models live. The coordinator implements it over gRPC and
+// NATS; tests and ablations implement it in-process. The loop itself never imports a transport.
+import type { Judge } from '../../judges/types.js';
+import type { PreferenceMetrics } from '../preference-metrics.js';
+import type { CandidateSource } from '../prior.js';
+import type { LossConfig } from '../dpo-step.js';
+
+export interface SamplingRequest {
+  temperature: number;
+  topK: number;
+  topP: number;
+  maxNewTokens: number;
+  seed: number;
+}
+
+export interface GeneratedResponse {
+  promptId: string;
+  text: string;
+  source: Exclude<CandidateSource, 'human'>;
+  tier: number;
+  node: string;
+  model: string;
+  weightVersion: string;
+  sampling: SamplingRequest;
+  /** The per-sample seed actually used. */
+  seed: number;
+}
+
+/** Work that could not be done (a node died and no live node serves the same model). */
+export interface MissingWork {
+  node: string;
+  model: string;
+  prompts: number;
+  reason: string;
+}
+
+export interface GenerateRequest {
+  iteration: number;
+  prompts: { id: string; text: string }[];
+  samplesPerNode: number;
+  policySamples: number;
+  sampling: SamplingRequest;
+}
+
+export interface GenerateResult {
+  responses: GeneratedResponse[];
+  missing: MissingWork[];
+  /** Tiers of the generators that took part (the prior needs them all). */
+  generatorTiers: number[];
+}
+
+export interface TrainPair {
+  prompt: string;
+  chosen: string;
+  rejected: string;
+  weight: number;
+  refChosen: number;
+  refRejected: number;
+}
+
+export interface TrainStepResult {
+  loss: number;
+  metrics: PreferenceMetrics;
+  /** Weight checksum reported by each replica after the update (all equal, or the port throws). */
+  checksums: Record<string, string>;
+  /** Replicas whose shard was re-assigned during this step. */
+  reassigned: string[];
+}
+
+export interface NodeEvent {
+  at: string;
+  node: string;
+  kind: 'lost' | 'joined' | 'rerouted' | 'refused';
+  detail: string;
+}
+
+export interface TrainingPort {
+  generate(req: GenerateRequest): Promise<GenerateResult>;
+  /** The AI-feedback judge (absent when no judge is configured). */
+  judge(): Judge | undefined;
+  /** Summed response log-probs under the current reference, one per row. */
+  referenceLogProbs(rows: { prompt: string; response: string }[]): Promise<number[]>;
+  /** One optimizer step over `pairs` (the port splits them across replicas). */
+  trainStep(step: number, pairs: TrainPair[], loss: LossConfig): Promise<TrainStepResult>;
+  /** reference ← policy on every replica; the new version is stored and announced. */
+  refreshReference(version: string): Promise<{ version: string; sha256: string; acks: string[] }>;
+  /** The current policy weights (tso weights codec bytes) and optimizer state (for checkpoints). */
+  snapshot(): Promise<{ weights: Uint8Array; optimizer: Uint8Array; version: string }>;
+  /** Puts every replica back to a snapshot (resume). */
+  restore(s: { weights: Uint8Array; optimizer: Uint8Array; version: string }): Promise<void>;
+  /** Membership changes and failures since the last call. */
+  drainEvents(): NodeEvent[];
+}

@@ -1,0 +1,111 @@
+// The TSO run config (config/<run>.yaml), validated strictly: an unknown or mistyped key is an error
+// that names the key. Defaults are the demo's; every field is documented in the README.
+import { z } from 'zod';
+import { LOSS_NAMES } from '../losses.js';
+
+const Sampling = z.strictObject({
+  temperature: z.number().min(0).default(1),
+  top_k: z.number().int().min(0).default(0),
+  top_p: z.number().gt(0).max(1).default(1),
+  max_new_tokens: z.number().int().min(1).max(4096).default(16),
+});
+
+const Human = z.discriminatedUnion('source', [
+  z.strictObject({
+    source: z.literal('oracle'),
+    /** Simulated human labels from the gold scorer, at most this many per iteration. */
+    budget_per_iteration: z.number().int().min(0).default(16),
+  }),
+  z.strictObject({
+    source: z.literal('queue'),
+    /** Seconds to wait for labels before the fallback applies. */
+    wait_s: z.number().min(0).default(30),
+  }),
+  z.strictObject({ source: z.literal('none') }),
+]);
+
+export const RunConfigSchema = z.strictObject({
+  run_id: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
+    .default('demo'),
+  seed: z.number().int().min(0).default(0),
+  task: z
+    .strictObject({
+      train_prompts: z.number().int().min(1).default(512),
+      heldout_prompts: z.number().int().min(1).default(200),
+      human_fraction: z.number().min(0).max(1).default(0.25),
+      kinds: z
+        .array(z.enum(['sort', 'rev', 'add']))
+        .min(1)
+        .default(['sort', 'rev', 'add']),
+      /** Optional JSONL prompt file {id?, prompt, human_response?} instead of the built-in task. */
+      prompts_file: z.string().optional(),
+    })
+    .default({
+      train_prompts: 512,
+      heldout_prompts: 200,
+      human_fraction: 0.25,
+      kinds: ['sort', 'rev', 'add'],
+    }),
+  minibatches: z.number().int().min(1).default(8),
+  minibatch_prompts: z.number().int().min(1).default(64),
+  epochs: z.number().int().min(1).default(2),
+  /** Pairs per optimizer step, split across the policy replicas. */
+  train_batch_pairs: z.number().int().min(1).default(32),
+  /** Samples each generator node draws per prompt. */
+  samples_per_node: z.number().int().min(0).default(1),
+  /** Samples the current policy draws per prompt. */
+  policy_samples: z.number().int().min(0).default(2),
+  sampling: Sampling.default({ temperature: 1, top_k: 0, top_p: 1, max_new_tokens: 16 }),
+  judge_required: z.boolean().default(true),
+  correction: z
+    .strictObject({
+      mode: z.enum(['none', 'ai', 'ai+human']).default('ai+human'),
+      threshold: z.number().min(0).max(1).default(0.7),
+      fallback: z.enum(['drop', 'trust-ai', 'trust-prior']).default('trust-prior'),
+      human: Human.default({ source: 'oracle', budget_per_iteration: 16 }),
+    })
+    .default({
+      mode: 'ai+human',
+      threshold: 0.7,
+      fallback: 'trust-prior',
+      human: { source: 'oracle', budget_per_iteration: 16 },
+    }),
+  pairs: z
+    .strictObject({
+      max_per_prompt: z.number().int().min(1).default(4),
+      alpha: z.number().min(0).default(0.5),
+      max_weight: z.number().min(1).default(2),
+      /** Include human responses in the pool (ablation switch). */
+      use_human: z.boolean().default(true),
+    })
+    .default({ max_per_prompt: 4, alpha: 0.5, max_weight: 2, use_human: true }),
+  loss: z
+    .strictObject({
+      name: z.enum(LOSS_NAMES as unknown as [string, ...string[]]).default('dual-clip'),
+      beta: z.number().gt(0).default(0.1),
+      clip_chosen: z.number().gt(0).default(1),
+      clip_rejected: z.number().gt(0).default(1),
+    })
+    .default({ name: 'dual-clip', beta: 0.1, clip_chosen: 1, clip_rejected: 1 }),
+  optimizer: z
+    .strictObject({
+      lr: z.number().gt(0).default(3e-4),
+      weight_decay: z.number().min(0).default(0),
+      clip_norm: z.number().min(0).default(1),
+    })
+    .default({ lr: 3e-4, weight_decay: 0, clip_norm: 1 }),
+  /** 'iterative': reference ← policy after every mini-batch (TSO). 'fixed': the reference never moves. */
+  reference: z.enum(['iterative', 'fixed']).default('iterative'),
+  /** 'online': pairs are rebuilt every mini-batch. 'offline': built once from the initial policy. */
+  pairs_mode: z.enum(['online', 'offline']).default('online'),
+  eval: z
+    .strictObject({
+      max_new_tokens: z.number().int().min(1).default(16),
+      every: z.number().int().min(1).default(1),
+    })
+    .default({ max_new_tokens: 16, every: 1 }),
+});
+
+export type RunConfig = z.infer<typeof RunConfigSchema>;

@@ -1,0 +1,285 @@
+// The TSO run: mini-batch after mini-batch of generate → prior → AI/human correction → scaled pairs →
+// train → refresh the reference → evaluate → checkpoint. Resumable from the last checkpoint.
+import type { PreferencePair } from '../../data/formats.js';
+import { sha256Hex } from '../../model/weights-codec.js';
+import type { HumanFeedback } from '../correction.js';
+import { addStats, emptyStats, type CorrectionStats } from '../correction.js';
+import type { OracleFeedbackState } from '../oracle-feedback.js';
+import { hash53 } from '../rng.js';
+import { buildPairs, type LoopPrompt } from './build-pairs.js';
+import type { CheckpointState } from './checkpoint-state.js';
+import type { GenerateResult, MissingWork, NodeEvent, TrainingPort } from './port.js';
+import type { RunConfig } from './run-config.js';
+import type { RunDir } from './run-dir.js';
+import { trainPairs, withReference, type StepLog } from './train-pairs.js';
+
+export interface EvalSummary {
+  gold_reward: number;
+  exact_match: number;
+  mean_length: number;
+  distinct_1: number;
+  distinct_2: number;
+  win_rate_vs_baseline?: number;
+  kl_to_baseline?: number;
+}
+
+/** A human source whose spent budget must survive a resume (the oracle). */
+export interface StatefulHuman extends HumanFeedback {
+  beginIteration?(iteration: number): void;
+  getState?(): OracleFeedbackState;
+  setState?(s: OracleFeedbackState): void;
+}
+
+export type ProgressEvent =
+  | {
+      phase: 'generate' | 'pairs' | 'reference' | 'refresh' | 'evaluate' | 'checkpoint';
+      minibatch: number;
+      of: number;
+    }
+  | { phase: 'train'; minibatch: number; of: number; step: StepLog };
+
+export interface LoopHooks {
+  evaluate(weights: Uint8Array, iteration: number): Promise<EvalSummary>;
+  exportPolicy(weights: Uint8Array, dir: string, meta: Record<string, unknown>): Promise<void>;
+  human?: StatefulHuman;
+  onProgress?(e: ProgressEvent): void;
+}
+
+export interface IterationRecord {
+  iteration: number;
+  prompts: number;
+  responses: number;
+  candidates: number;
+  pairs: number;
+  correction: CorrectionStats;
+  missing: MissingWork[];
+  steps: number;
+  loss_first: number | null;
+  loss_last: number | null;
+  reward_accuracy_last: number | null;
+  reference_version: string;
+  eval?: EvalSummary;
+  wall_s: number;
+}
+
+export interface LoopResult {
+  initial: EvalSummary;
+  final: EvalSummary;
+  iterations: IterationRecord[];
+  events: NodeEvent[];
+  totals: CheckpointState['totals'];
+  steps: number;
+  loss_last: number | null;
+  policy_version: string;
+}
+
+const seedFor = (cfg: RunConfig, ...parts: (string | number)[]) =>
+  hash53(parts.join('/'), cfg.seed) % 2 ** 31;
+
+function promptsFor(cfg: RunConfig, train: LoopPrompt[], minibatch: number): LoopPrompt[] {
+  const out: LoopPrompt[] = [];
+  for (let j = 0; j < cfg.minibatch_prompts; j++)
+    out.push(train[(minibatch * cfg.minibatch_prompts + j) % train.length]);
+  return out;
+}
+
+async function generateFor(
+  port: TrainingPort,
+  cfg: RunConfig,
+  iteration: number,
+  prompts: LoopPrompt[],
+): Promise<GenerateResult> {
+  const s = cfg.sampling;
+  return port.generate({
+    iteration,
+    prompts: prompts.map((p) => ({ id: p.id, text: p.prompt })),
+    samplesPerNode: cfg.samples_per_node,
+    policySamples: cfg.policy_samples,
+    sampling: {
+      temperature: s.temperature,
+      topK: s.top_k,
+      topP: s.top_p,
+      maxNewTokens: s.max_new_tokens,
+      seed: seedFor(cfg, 'gen', iteration),
+    },
+  });
+}
+
+export async function runTso(
+  port: TrainingPort,
+  cfg: RunConfig,
+  data: { train: LoopPrompt[] },
+  dir: RunDir,
+  hooks: LoopHooks,
+  opts: { resume: boolean },
+): Promise<LoopResult> {
+  const total = cfg.minibatches;
+  const progress = (phase: Exclude<ProgressEvent['phase'], 'train'>, minibatch: number) =>
+    hooks.onProgress?.({ phase, minibatch, of: total });
+  let state: CheckpointState;
+  let initial: EvalSummary;
+  const iterations: IterationRecord[] = [];
+  const events: NodeEvent[] = [];
+  if (opts.resume) {
+    state = await dir.readJson<CheckpointState>('checkpoint/state.json');
+    const weights = new Uint8Array(await readBinary(dir, 'checkpoint/policy.bin', state.policy_sha256));
+    const optimizer = new Uint8Array(
+      await readBinary(dir, 'checkpoint/optimizer.bin', state.optimizer_sha256),
+    );
+    await port.restore({ weights, optimizer, version: state.reference_version });
+    if (state.oracle) hooks.human?.setState?.(state.oracle);
+    for (const [file, n] of Object.entries({
+      'pairs.jsonl': state.rows.pairs,
+      'steps.jsonl': state.rows.steps,
+      'metrics.jsonl': state.rows.metrics,
+      'events.jsonl': state.rows.events,
+    })) {
+      await dir.truncateJsonl(file, n);
+    }
+    const prior = await dir.readJson<{ initial: EvalSummary; iterations: IterationRecord[] }>(
+      'checkpoint/history.json',
+    );
+    initial = prior.initial;
+    iterations.push(...prior.iterations);
+  } else {
+    await dir.init();
+    progress('evaluate', 0);
+    const snap = await port.snapshot();
+    initial = await hooks.evaluate(snap.weights, 0);
+    await dir.appendJsonl('metrics.jsonl', [{ iteration: 0, phase: 'initial', ...initial }]);
+    state = {
+      format: 'tso-checkpoint',
+      version: 1,
+      run_id: cfg.run_id,
+      minibatches_done: 0,
+      steps_done: 0,
+      rows: { pairs: 0, steps: 0, metrics: 1, events: 0 },
+      reference_version: snap.version,
+      policy_sha256: sha256Hex(snap.weights),
+      optimizer_sha256: sha256Hex(snap.optimizer),
+      seed: cfg.seed,
+      totals: { pairs: 0, disputes: 0, human_labels: 0, missing: 0 },
+      saved_at: new Date().toISOString(),
+    };
+  }
+
+  // Offline DPO (ablation): every pair comes from responses generated once, before any training.
+  const offline = new Map<number, GenerateResult>();
+  if (cfg.pairs_mode === 'offline') {
+    for (let i = 0; i < total; i++)
+      offline.set(i, await generateFor(port, cfg, i, promptsFor(cfg, data.train, i)));
+  }
+
+  let lastEval: EvalSummary = iterations.at(-1)?.eval ?? initial;
+  for (let i = state.minibatches_done; i < total; i++) {
+    const t0 = performance.now();
+    hooks.human?.beginIteration?.(i);
+    const prompts = promptsFor(cfg, data.train, i);
+    progress('generate', i);
+    const gen = offline.get(i) ?? (await generateFor(port, cfg, i, prompts));
+    progress('pairs', i);
+    const built = await buildPairs(cfg, i, prompts, gen.responses, {
+      judge: cfg.correction.mode === 'none' ? undefined : port.judge(),
+      human: hooks.human,
+    });
+    await dir.appendJsonl('pairs.jsonl', built.rows satisfies PreferencePair[]);
+    progress('reference', i);
+    const withRef = await withReference(port, built.pairs);
+    const steps = await trainPairs(port, cfg, i, withRef, state.steps_done, (step) =>
+      hooks.onProgress?.({ phase: 'train', minibatch: i, of: total, step }),
+    );
+    await dir.appendJsonl('steps.jsonl', steps);
+    let refVersion = state.reference_version;
+    if (cfg.reference === 'iterative') {
+      progress('refresh', i);
+      refVersion = (await port.refreshReference(`v${i + 1}`)).version;
+    }
+    progress('evaluate', i);
+    const snap = await port.snapshot();
+    const isLast = i === total - 1;
+    let evalSummary: EvalSummary | undefined;
+    if (isLast || (i + 1) % cfg.eval.every === 0) {
+      evalSummary = await hooks.evaluate(snap.weights, i + 1);
+      lastEval = evalSummary;
+      await dir.appendJsonl('metrics.jsonl', [{ iteration: i + 1, phase: 'minibatch', ...evalSummary }]);
+    }
+    const newEvents = port.drainEvents();
+    events.push(...newEvents);
+    await dir.appendJsonl('events.jsonl', newEvents);
+    const stats = built.stats;
+    iterations.push({
+      iteration: i + 1,
+      prompts: prompts.length,
+      responses: gen.responses.length,
+      candidates: built.candidates,
+      pairs: built.pairs.length,
+      correction: stats,
+      missing: gen.missing,
+      steps: steps.length,
+      loss_first: steps[0]?.loss ?? null,
+      loss_last: steps.at(-1)?.loss ?? null,
+      reward_accuracy_last: steps.at(-1)?.metrics.rewardAccuracy ?? null,
+      reference_version: refVersion,
+      eval: evalSummary,
+      wall_s: (performance.now() - t0) / 1000,
+    });
+    progress('checkpoint', i);
+    state = {
+      ...state,
+      minibatches_done: i + 1,
+      steps_done: state.steps_done + steps.length,
+      rows: {
+        pairs: state.rows.pairs + built.rows.length,
+        steps: state.rows.steps + steps.length,
+        metrics: state.rows.metrics + (evalSummary ? 1 : 0),
+        events: state.rows.events + newEvents.length,
+      },
+      reference_version: refVersion,
+      policy_sha256: sha256Hex(snap.weights),
+      optimizer_sha256: sha256Hex(snap.optimizer),
+      oracle: hooks.human?.getState?.(),
+      totals: {
+        pairs: state.totals.pairs + built.pairs.length,
+        disputes: state.totals.disputes + stats.disputes,
+        human_labels: state.totals.human_labels + stats.humanResolved,
+        missing: state.totals.missing + gen.missing.length,
+      },
+      saved_at: new Date().toISOString(),
+    };
+    // Weights first, the state that points at them last: a crash in between leaves the old checkpoint valid.
+    await dir.writeAtomic('checkpoint/policy.bin', snap.weights);
+    await dir.writeAtomic('checkpoint/optimizer.bin', snap.optimizer);
+    await dir.writeJson('checkpoint/history.json', { initial, iterations });
+    await dir.writeJson('checkpoint/state.json', state);
+  }
+  const final = await port.snapshot();
+  await hooks.exportPolicy(final.weights, dir.path('policy'), {
+    run_id: cfg.run_id,
+    iterations: total,
+    eval: lastEval,
+  });
+  const lastStep = iterations.at(-1);
+  return {
+    initial,
+    final: lastEval,
+    iterations,
+    events,
+    totals: state.totals,
+    steps: state.steps_done,
+    loss_last: lastStep?.loss_last ?? null,
+    policy_version: final.version,
+  };
+}
+
+async function readBinary(dir: RunDir, rel: string, sha: string): Promise<Uint8Array> {
+  const { readFile } = await import('node:fs/promises');
+  const bytes = new Uint8Array(await readFile(dir.path(rel)));
+  const got = sha256Hex(bytes);
+  if (got !== sha)
+    throw new Error(
+      `${dir.path(rel)}: SHA-256 ${got} does not match the checkpoint's ${sha}; refusing to resume`,
+    );
+  return bytes;
+}
+
+export const _internal = { emptyStats, addStats };
