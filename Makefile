@@ -2,8 +2,9 @@
 SHELL := /bin/bash
 NODE_MODULES_STAMP := node_modules/.package-lock.json
 TSO := node bin/tso.js
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 
-.PHONY: all deps nats-server test unit lint typecheck demo bench bench-compare pretrain clean
+.PHONY: all deps system-deps torch-deps test unit lint typecheck demo bench bench-compare pretrain clean
 
 all: test
 
@@ -14,10 +15,21 @@ $(NODE_MODULES_STAMP): package.json package-lock.json
 
 deps: $(NODE_MODULES_STAMP)
 
-# The integration tests spawn their own nats-server; install Debian's when it is missing.
-nats-server:
+# nats-server (required: the cluster and its tests spawn their own) and Python grpcio (optional: the
+# test that a client in another language can call a node). Installed from Debian when missing.
+system-deps:
 	@command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || \
-	  { echo "installing nats-server (Debian)"; (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server; }
+	  { echo "installing nats-server (Debian)"; (apt-get update -qq || true) && $(APT_INSTALL) nats-server; }
+	@/usr/bin/python3 -c 'import grpc_tools' >/dev/null 2>&1 || \
+	  { echo "installing python3-grpcio + python3-grpc-tools (Debian, for the cross-language test)"; \
+	    (apt-get update -qq || true) && $(APT_INSTALL) python3-grpcio python3-grpc-tools python3-protobuf \
+	    || echo "warning: could not install python3-grpc-tools; the cross-language test will be skipped"; }
+
+# The PyTorch yardstick: Debian's torch, with OpenBLAS (the reference BLAS is ~6x slower).
+torch-deps:
+	@/usr/bin/python3 -c 'import torch' >/dev/null 2>&1 && dpkg -s libopenblas0-pthread >/dev/null 2>&1 || \
+	  { echo "installing python3-torch + libopenblas0-pthread (Debian)"; (apt-get update -qq || true) && \
+	    $(APT_INSTALL) python3-torch libopenblas0-pthread; }
 
 typecheck: deps
 	npx tsc -p tsconfig.json --noEmit
@@ -26,20 +38,24 @@ lint: deps
 	npx eslint . && npx prettier --check .
 
 # The README's test command: type check, lint, then every test; ends with "N passed, N failed".
-test: deps nats-server typecheck lint
+test: deps system-deps typecheck lint
 	node scripts/run-tests.mjs
 
 unit: deps
 	node scripts/run-tests.mjs test/unit
 
 bench: deps
-	$(TSO) bench --json
+	$(TSO) bench
 
-# Runs tso bench and the PyTorch yardstick side by side and prints the ratios.
-bench-compare: deps
-	node scripts/bench-compare.mjs
+# tso bench and the PyTorch reference side by side, same shape, same thread count; prints the ratios.
+bench-compare: deps torch-deps
+	$(TSO) bench --compare
 
-demo: deps nats-server
+# Re-trains the shipped model matrix and initial policy (seeded; the results are committed in models/).
+pretrain: deps
+	$(TSO) pretrain --out models
+
+demo: deps system-deps
 	$(TSO) demo
 
 clean:

@@ -10,6 +10,6 @@ export function coordinatorCommand(): Command {
     .option('--run-dir <dir>', 'where the run writes its record (default runs/<run_id>)')
     .action(async (o) => {
       const report = await runCoordinator(o.config, { nats: o.nats, runDir: o.runDir });
-      printHeadline(report);
+      if (process.env.TSO_HEADLINE !== '0') printHeadline(report);
     });
 }

@@ -1,6 +1,8 @@
 // The `tso` command line. Each subcommand lives in its own file; errors print one clear line.
 import { Command, CommanderError } from 'commander';
+import { ablateCommand } from './ablate-command.js';
 import { benchCommand } from './bench-command.js';
+import { demoCommand } from './demo-command.js';
 import { clusterCommand, resumeCommand } from './cluster-command.js';
 import { coordinatorCommand } from './coordinator-command.js';
 import { generateCommand } from './generate-command.js';
@@ -19,6 +21,8 @@ program.addCommand(coordinatorCommand());
 program.addCommand(clusterCommand());
 program.addCommand(resumeCommand());
 program.addCommand(statusCommand());
+program.addCommand(demoCommand());
+program.addCommand(ablateCommand());
 
 try {
   await program.parseAsync(process.argv);

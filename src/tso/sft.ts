@@ -42,11 +42,6 @@ export interface SftOptions {
   minLrFraction?: number;
   /** AdamW settings other than lr (defaults: DEFAULT_ADAMW with beta2 0.99). */
   adamw?: Partial<Omit<AdamWOptions, 'lr'>>;
-  /**
-   * Length bucketing: draw this many batches at once, sort their rows by length and serve them as
-   * batches of similar length (in a seeded random order), so less compute goes to padding. 1 = off.
-   */
-  lengthBuckets?: number;
   /** Called after every `progressEvery` steps (and after the last). */
   onProgress?: (p: SftProgress) => void;
   progressEvery?: number;
@@ -111,11 +106,6 @@ export class EpochSampler {
     this.rng = Rng.fromSeed(seed, 'sft-batches');
   }
 
-  /** Shuffles the order of a list of batches with this sampler's generator. */
-  shuffle<T>(items: T[]): T[] {
-    return this.rng.shuffle(items);
-  }
-
   next(batchSize: number): number[] {
     const out: number[] = [];
     while (out.length < batchSize) {
@@ -146,24 +136,6 @@ export function trainSft(model: GPT, examples: readonly SftExample[], opts: SftO
     minLrFraction: opts.minLrFraction ?? 0.1,
   };
   const sampler = new EpochSampler(examples.length, opts.seed);
-  const buckets = Math.max(1, Math.floor(opts.lengthBuckets ?? 1));
-  const lengths = buckets > 1 ? examples.map((e) => e.prompt.length + e.response.length) : [];
-  let pending: number[][] = [];
-  const nextBatch = (): number[] => {
-    if (buckets === 1) return sampler.next(opts.batchSize);
-    if (pending.length === 0) {
-      // Stable sort by length, ties by position in the draw: deterministic.
-      const pool = sampler
-        .next(opts.batchSize * buckets)
-        .map((i, k) => ({ i, k }))
-        .sort((a, b) => lengths[a.i] - lengths[b.i] || a.k - b.k)
-        .map((x) => x.i);
-      pending = sampler.shuffle(
-        Array.from({ length: buckets }, (_, b) => pool.slice(b * opts.batchSize, (b + 1) * opts.batchSize)),
-      );
-    }
-    return pending.shift() as number[];
-  };
   // Built inside tidy: AdamW's constructor leaves the zero tensors its moment variables were made from.
   let opt!: AdamW;
   tf.tidy(() => {
@@ -175,7 +147,7 @@ export function trainSft(model: GPT, examples: readonly SftExample[], opts: SftO
   const t0 = Date.now();
   try {
     for (let step = 1; step <= opts.steps; step++) {
-      const rows = nextBatch().map((i) => examples[i]);
+      const rows = sampler.next(opts.batchSize).map((i) => examples[i]);
       const batch = encodePairsForScoring(rows, model.config.blockSize);
       truncated += batch.truncated;
       const { loss, grad } = computeFlatGradient(model, () => sftLoss(model, batch));

@@ -106,14 +106,17 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
   try {
     await waitForQuorum(nodeDir, cfg, log);
     for (const m of nodeDir.live()) seen.set(m.nodeId, m);
+    // Subjects and buckets are per run *instance*: a rerun or resume on a long-lived NATS never meets the
+    // weight versions of an earlier attempt (which the store would refuse to overwrite).
+    const natsRun = `${runCfg.run_id}-${Date.now().toString(36)}`;
     const store = await WeightStore.open(nc, {
-      bucket: buckets.weights(runCfg.run_id),
-      stateBucket: buckets.state(runCfg.run_id),
-      runId: runCfg.run_id,
+      bucket: buckets.weights(natsRun),
+      stateBucket: buckets.state(natsRun),
+      runId: natsRun,
     });
     const generatorTiers = [...new Set(nodeDir.byRole(Role.GENERATOR).map((m) => m.tier))];
     const port = new ClusterPort({
-      runId: runCfg.run_id,
+      runId: natsRun,
       nc,
       dir: nodeDir,
       store,

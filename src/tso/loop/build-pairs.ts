@@ -2,7 +2,8 @@
 // candidate pairs by the prior, correct them with AI and human feedback, and scale them.
 import type { PreferencePair } from '../../data/formats.js';
 import type { Judge } from '../../judges/types.js';
-import { correctPairs, type CorrectionStats, type HumanFeedback } from '../correction.js';
+import { compareBothOrders } from '../../judges/both-orders.js';
+import { correctPairs, type CorrectedPair, type CorrectionStats, type HumanFeedback } from '../correction.js';
 import { scalePairs, selectPairs, toPreferenceRow, type ScaledPair } from '../pairs.js';
 import { dedupeCandidates, HUMAN_TIER, type Candidate } from '../prior.js';
 import { Rng } from '../rng.js';
@@ -60,6 +61,7 @@ export async function buildPairs(
     return {
       promptId: p.id,
       prompt: p.prompt,
+      cands,
       pairs: selectPairs(cands, { maxPairsPerPrompt: cfg.pairs.max_per_prompt, rng }),
     };
   });
@@ -71,7 +73,37 @@ export async function buildPairs(
     threshold: cfg.correction.threshold,
     fallback: cfg.correction.fallback,
   });
-  const pairs = scalePairs(corrected.pairs, { alpha: cfg.pairs.alpha, maxWeight: cfg.pairs.max_weight });
+  const selfRanked = cfg.pairs.self_rank && feedback.judge ? await rankSelfSamples(inputs, feedback.judge) : [];
+  const pairs = scalePairs([...corrected.pairs, ...selfRanked], { alpha: cfg.pairs.alpha, maxWeight: cfg.pairs.max_weight });
   const rows = pairs.map((p) => toPreferenceRow(p, { iteration, minibatch: iteration }));
   return { pairs, rows, stats: corrected.stats, candidates };
+}
+
+/**
+ * Pairs among the policy's own samples (equal tier, so the prior says nothing): consecutive samples are
+ * compared by the judge in both orders and a decisive verdict orders them. Only the self-samples ablation
+ * (iterative DPO without a matrix) uses this.
+ */
+async function rankSelfSamples(inputs: { promptId: string; prompt: string; cands: Candidate[] }[], judge: Judge): Promise<CorrectedPair[]> {
+  const out: CorrectedPair[] = [];
+  for (const inp of inputs) {
+    const own = inp.cands.filter((c) => c.source === 'policy');
+    for (let i = 0; i + 1 < own.length; i++) {
+      const [a, b] = [own[i], own[i + 1]];
+      const v = await compareBothOrders(judge, inp.prompt, a.text, b.text);
+      if (v.winner === 'tie') continue;
+      const [chosen, rejected] = v.winner === 'a' ? [a, b] : [b, a];
+      out.push({
+        promptId: inp.promptId,
+        prompt: inp.prompt,
+        chosen,
+        rejected,
+        decidedBy: 'ai',
+        priorAgrees: false,
+        tierGap: 1,
+        judgeVerdict: { judge: judge.name, winner: 'chosen', confidence: v.confidence, consistent: true },
+      });
+    }
+  }
+  return out;
 }

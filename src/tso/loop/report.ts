@@ -62,6 +62,7 @@ export function buildReport(dir: RunDir, r: ReportInput) {
       gold_reward: it.eval?.gold_reward,
       exact_match: it.eval?.exact_match,
       missing: it.missing.length,
+      refresh_acks: it.refresh_acks,
       wall_s: Math.round(it.wall_s * 10) / 10,
     })),
     events: res.events,

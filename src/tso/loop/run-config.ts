@@ -79,8 +79,10 @@ export const RunConfigSchema = z.strictObject({
       max_weight: z.number().min(1).default(2),
       /** Include human responses in the pool (ablation switch). */
       use_human: z.boolean().default(true),
+      /** Also pair the policy's own samples, ordered by the AI judge (the self-samples-only ablation). */
+      self_rank: z.boolean().default(false),
     })
-    .default({ max_per_prompt: 4, alpha: 0.5, max_weight: 2, use_human: true }),
+    .default({ max_per_prompt: 4, alpha: 0.5, max_weight: 2, use_human: true, self_rank: false }),
   loss: z
     .strictObject({
       name: z.enum(LOSS_NAMES as unknown as [string, ...string[]]).default('dual-clip'),

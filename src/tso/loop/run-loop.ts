@@ -58,6 +58,8 @@ export interface IterationRecord {
   loss_last: number | null;
   reward_accuracy_last: number | null;
   reference_version: string;
+  /** Replicas that acknowledged the refreshed reference. */
+  refresh_acks: string[];
   eval?: EvalSummary;
   wall_s: number;
 }
@@ -190,9 +192,12 @@ export async function runTso(
     );
     await dir.appendJsonl('steps.jsonl', steps);
     let refVersion = state.reference_version;
+    let acks: string[] = [];
     if (cfg.reference === 'iterative') {
       progress('refresh', i);
-      refVersion = (await port.refreshReference(`v${i + 1}`)).version;
+      const r = await port.refreshReference(`v${i + 1}`);
+      refVersion = r.version;
+      acks = r.acks;
     }
     progress('evaluate', i);
     const snap = await port.snapshot();
@@ -220,6 +225,7 @@ export async function runTso(
       loss_last: steps.at(-1)?.loss ?? null,
       reward_accuracy_last: steps.at(-1)?.metrics.rewardAccuracy ?? null,
       reference_version: refVersion,
+      refresh_acks: acks,
       eval: evalSummary,
       wall_s: (performance.now() - t0) / 1000,
     });

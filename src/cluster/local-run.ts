@@ -1,0 +1,72 @@
+// A cluster config run in ONE process (LocalPort): the same models, tiers, judge and seeds as the
+// cluster. It is the single-process reference the cluster must match, and what `tso ablate` runs.
+import { loadConfigFile } from '../config/load-config.js';
+import { makeJudge } from '../judges/make-judge.js';
+import { DEFAULT_ADAMW } from '../model/adamw.js';
+import { loadModel } from '../model/checkpoint.js';
+import { LocalPort, type LocalGenerator } from '../tso/local-port.js';
+import type { RunConfig } from '../tso/loop/run-config.js';
+import { RunDir } from '../tso/loop/run-dir.js';
+import { runTso } from '../tso/loop/run-loop.js';
+import { writeReport, type NodeSummary, type Report } from '../tso/loop/report.js';
+import { humanSource, modelHooks, prepareData, progressPrinter } from '../tso/loop/session.js';
+import type { ClusterConfig } from './cluster-config.js';
+import { NodeConfigSchema, type NodeConfig } from './node/node-config.js';
+
+export interface LocalRunOptions {
+  runDir: string;
+  /** Overrides of the run config (ablations). */
+  run?: RunConfig;
+  /** Print progress lines. */
+  progress?: boolean;
+  resume?: boolean;
+}
+
+export async function runLocal(cfg: ClusterConfig, o: LocalRunOptions): Promise<Report> {
+  const t0 = performance.now();
+  const run = o.run ?? cfg.run;
+  const nodes: NodeConfig[] = [];
+  for (const f of cfg.nodes) nodes.push(await loadConfigFile(f, NodeConfigSchema));
+  const policyNode = nodes.find((n) => n.role === 'policy');
+  if (!policyNode?.model) throw new Error('the cluster config lists no policy node with a model');
+  const replicas = Math.max(1, nodes.filter((n) => n.role === 'policy').length);
+  const generators: LocalGenerator[] = [];
+  const seenModels = new Set<string>();
+  for (const n of nodes.filter((x) => x.role === 'generator')) {
+    const name = n.model_name ?? n.model!.split('/').pop()!;
+    if (seenModels.has(name)) continue; // replicas of one model are fail-over targets in the cluster
+    seenModels.add(name);
+    generators.push({ name, tier: n.tier!, model: (await loadModel(n.model!, false)).model });
+  }
+  const judgeNode = nodes.find((n) => n.role === 'judge');
+  const judge = judgeNode?.judge ? await makeJudge(judgeNode.judge) : undefined;
+  const policy = (await loadModel(policyNode.model, true)).model;
+  const reference = (await loadModel(policyNode.model, false)).model;
+  const opt = run.optimizer;
+  const port = new LocalPort({
+    policy,
+    reference,
+    generators,
+    judge,
+    replicas,
+    optimizer: { ...DEFAULT_ADAMW, lr: opt.lr, weightDecay: opt.weight_decay, clipNorm: opt.clip_norm },
+    policyName: policyNode.model_name ?? policyNode.model.split('/').pop(),
+    generateBatch: policyNode.generate_batch,
+  });
+  const dir = new RunDir(o.runDir);
+  const data = await prepareData(run, dir);
+  const hooks = await modelHooks(run, data, cfg.policy_init);
+  const human = humanSource(run, dir);
+  try {
+    const result = await runTso(port, run, data, dir, { ...hooks, human: human.human, onProgress: o.progress ? progressPrinter() : undefined }, { resume: o.resume ?? false });
+    const summary: NodeSummary[] = [
+      { id: 'local-policy', role: 'policy', model: policyNode.model_name ?? 'policy', tier: 0, backend: 'in-process', lost: false },
+      ...generators.map((g) => ({ id: `local-${g.name}`, role: 'generator', model: g.name, tier: g.tier, backend: 'in-process', lost: false })),
+    ];
+    return await writeReport(dir, { cfg: run, result, nodes: summary, wall_s: (performance.now() - t0) / 1000, human_source: human.label, resumed: o.resume ?? false });
+  } finally {
+    hooks.dispose();
+    port.dispose();
+    for (const m of [policy, reference, ...generators.map((g) => g.model)]) m.dispose();
+  }
+}
