@@ -30,8 +30,18 @@ export function ablateCommand(): Command {
           const run = a.apply({ ...cfg.run, seed, run_id: `${cfg.run.run_id}-${a.key}-s${seed}` });
           process.stderr.write(`[ablate] ${a.name}, seed ${seed}\n`);
           const r = await runLocal(cfg, { runDir: join(out, a.key, `seed-${seed}`), run });
-          cells.push({ key: a.key, seed, gold_reward: r.final.gold_reward, exact_match: r.final.exact_match, initial_exact_match: r.initial.exact_match, wall_s: r.wall_s });
-          await writeFile(join(out, 'ablation.json'), JSON.stringify({ config: o.config, seeds: o.seeds, cells }, null, 2) + '\n');
+          cells.push({
+            key: a.key,
+            seed,
+            gold_reward: r.final.gold_reward,
+            exact_match: r.final.exact_match,
+            initial_exact_match: r.initial.exact_match,
+            wall_s: r.wall_s,
+          });
+          await writeFile(
+            join(out, 'ablation.json'),
+            JSON.stringify({ config: o.config, seeds: o.seeds, cells }, null, 2) + '\n',
+          );
         }
       }
       const table = ablationTable(cells, o.seeds);

@@ -10,7 +10,9 @@ import { backendOption, intArg, nonNegIntArg } from './options.js';
 function kindsArg(v: string): TaskKind[] {
   const kinds = v.split(',').map((s) => s.trim()) as TaskKind[];
   if (kinds.length === 0 || kinds.some((k) => !TASK_KINDS.includes(k)))
-    throw new InvalidArgumentError(`expected a comma-separated subset of ${TASK_KINDS.join(', ')}, got "${v}"`);
+    throw new InvalidArgumentError(
+      `expected a comma-separated subset of ${TASK_KINDS.join(', ')}, got "${v}"`,
+    );
   return kinds;
 }
 

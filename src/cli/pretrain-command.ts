@@ -26,9 +26,23 @@ export function pretrainCommand(): Command {
     )
     .option('--out <dir>', 'output directory', 'models')
     .option('--seed <s>', 'seed of the data, initial weights and batch order', intArg, 0)
-    .option('--workers <n>', 'models trained concurrently in worker threads (0 = in this thread)', nonNegIntArg, 2)
-    .option('--only <names>', `train only these models (${PRETRAIN_SPECS.map((s) => s.name).join(',')})`, namesArg)
-    .option('--steps-scale <x>', 'multiply every step count (quick checks; 1 for the shipped models)', floatArg, 1)
+    .option(
+      '--workers <n>',
+      'models trained concurrently in worker threads (0 = in this thread)',
+      nonNegIntArg,
+      2,
+    )
+    .option(
+      '--only <names>',
+      `train only these models (${PRETRAIN_SPECS.map((s) => s.name).join(',')})`,
+      namesArg,
+    )
+    .option(
+      '--steps-scale <x>',
+      'multiply every step count (quick checks; 1 for the shipped models)',
+      floatArg,
+      1,
+    )
     .option('--progress-every <n>', 'steps between progress lines', intArg, 50)
     .addOption(
       new Option('--backend <name>', 'tfjs backend (the shipped models are trained on wasm)')

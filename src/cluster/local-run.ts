@@ -58,12 +58,40 @@ export async function runLocal(cfg: ClusterConfig, o: LocalRunOptions): Promise<
   const hooks = await modelHooks(run, data, cfg.policy_init);
   const human = humanSource(run, dir);
   try {
-    const result = await runTso(port, run, data, dir, { ...hooks, human: human.human, onProgress: o.progress ? progressPrinter() : undefined }, { resume: o.resume ?? false });
+    const result = await runTso(
+      port,
+      run,
+      data,
+      dir,
+      { ...hooks, human: human.human, onProgress: o.progress ? progressPrinter() : undefined },
+      { resume: o.resume ?? false },
+    );
     const summary: NodeSummary[] = [
-      { id: 'local-policy', role: 'policy', model: policyNode.model_name ?? 'policy', tier: 0, backend: 'in-process', lost: false },
-      ...generators.map((g) => ({ id: `local-${g.name}`, role: 'generator', model: g.name, tier: g.tier, backend: 'in-process', lost: false })),
+      {
+        id: 'local-policy',
+        role: 'policy',
+        model: policyNode.model_name ?? 'policy',
+        tier: 0,
+        backend: 'in-process',
+        lost: false,
+      },
+      ...generators.map((g) => ({
+        id: `local-${g.name}`,
+        role: 'generator',
+        model: g.name,
+        tier: g.tier,
+        backend: 'in-process',
+        lost: false,
+      })),
     ];
-    return await writeReport(dir, { cfg: run, result, nodes: summary, wall_s: (performance.now() - t0) / 1000, human_source: human.label, resumed: o.resume ?? false });
+    return await writeReport(dir, {
+      cfg: run,
+      result,
+      nodes: summary,
+      wall_s: (performance.now() - t0) / 1000,
+      human_source: human.label,
+      resumed: o.resume ?? false,
+    });
   } finally {
     hooks.dispose();
     port.dispose();

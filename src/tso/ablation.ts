@@ -29,8 +29,16 @@ export const ABLATIONS: readonly Ablation[] = [
     name: 'no feedback correction (prior order only)',
     apply: (c) => ({ ...c, correction: { ...c.correction, mode: 'none' } }),
   },
-  { key: 'plain-dpo', name: 'plain DPO loss instead of dual-clip', apply: (c) => ({ ...c, loss: { ...c.loss, name: 'dpo' } }) },
-  { key: 'no-human', name: 'no human responses in the pool', apply: (c) => ({ ...c, pairs: { ...c.pairs, use_human: false } }) },
+  {
+    key: 'plain-dpo',
+    name: 'plain DPO loss instead of dual-clip',
+    apply: (c) => ({ ...c, loss: { ...c.loss, name: 'dpo' } }),
+  },
+  {
+    key: 'no-human',
+    name: 'no human responses in the pool',
+    apply: (c) => ({ ...c, pairs: { ...c.pairs, use_human: false } }),
+  },
 ];
 
 export interface AblationCell {
@@ -51,7 +59,9 @@ function meanStd(xs: number[]): { mean: number; std: number } {
 /** Markdown table: mean ± std (sample std over seeds) of held-out gold reward and exact-match. */
 export function ablationTable(cells: AblationCell[], seeds: number): string {
   const fmt = (m: { mean: number; std: number }, pct: boolean) =>
-    pct ? `${(m.mean * 100).toFixed(1)} ± ${(m.std * 100).toFixed(1)}` : `${m.mean.toFixed(3)} ± ${m.std.toFixed(3)}`;
+    pct
+      ? `${(m.mean * 100).toFixed(1)} ± ${(m.std * 100).toFixed(1)}`
+      : `${m.mean.toFixed(3)} ± ${m.std.toFixed(3)}`;
   const rows = ABLATIONS.filter((a) => cells.some((c) => c.key === a.key)).map((a) => {
     const cs = cells.filter((c) => c.key === a.key);
     return `| ${a.name} | ${fmt(meanStd(cs.map((c) => c.gold_reward)), false)} | ${fmt(meanStd(cs.map((c) => c.exact_match)), true)} | ${cs.length} |`;

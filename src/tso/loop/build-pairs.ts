@@ -73,8 +73,12 @@ export async function buildPairs(
     threshold: cfg.correction.threshold,
     fallback: cfg.correction.fallback,
   });
-  const selfRanked = cfg.pairs.self_rank && feedback.judge ? await rankSelfSamples(inputs, feedback.judge) : [];
-  const pairs = scalePairs([...corrected.pairs, ...selfRanked], { alpha: cfg.pairs.alpha, maxWeight: cfg.pairs.max_weight });
+  const selfRanked =
+    cfg.pairs.self_rank && feedback.judge ? await rankSelfSamples(inputs, feedback.judge) : [];
+  const pairs = scalePairs([...corrected.pairs, ...selfRanked], {
+    alpha: cfg.pairs.alpha,
+    maxWeight: cfg.pairs.max_weight,
+  });
   const rows = pairs.map((p) => toPreferenceRow(p, { iteration, minibatch: iteration }));
   return { pairs, rows, stats: corrected.stats, candidates };
 }
@@ -84,7 +88,10 @@ export async function buildPairs(
  * compared by the judge in both orders and a decisive verdict orders them. Only the self-samples ablation
  * (iterative DPO without a matrix) uses this.
  */
-async function rankSelfSamples(inputs: { promptId: string; prompt: string; cands: Candidate[] }[], judge: Judge): Promise<CorrectedPair[]> {
+async function rankSelfSamples(
+  inputs: { promptId: string; prompt: string; cands: Candidate[] }[],
+  judge: Judge,
+): Promise<CorrectedPair[]> {
   const out: CorrectedPair[] = [];
   for (const inp of inputs) {
     const own = inp.cands.filter((c) => c.source === 'policy');
