@@ -42,8 +42,14 @@ export class ClusterTrainer {
   private optimizerObject = '';
   private optimizerOptions: AdamWOptions | undefined;
   private steps = 0;
+  /** Snapshot names after a resume get a suffix: they restart from step 0 in a fresh store namespace. */
+  private resumed = false;
   /** Steps whose gradient was refused (non-finite); no weights changed. */
   refusedSteps = 0;
+  /** Checksums and acknowledgements are quick to send: a replica silent this long is taken as lost. */
+  private get ackTimeoutMs(): number {
+    return Math.min(this.t.collectTimeoutMs, 30_000);
+  }
 
   constructor(private readonly t: TrainerOptions) {}
 
@@ -68,8 +74,13 @@ export class ClusterTrainer {
   }
 
   /** Starts the run: replica 0's weights become v0 and every replica loads them with a fresh optimizer. */
-  async start(optimizer: AdamWOptions): Promise<void> {
+  /** The run's AdamW options, sent with every Restore (optimizer state files hold moments, not options). */
+  configure(optimizer: AdamWOptions): void {
     this.optimizerOptions = optimizer;
+  }
+
+  async start(optimizer: AdamWOptions): Promise<void> {
+    this.configure(optimizer);
     this.active = this.t.dir.byRole(Role.POLICY);
     if (this.active.length === 0) throw new Error('no policy replica');
     const snap = await this.onAnyReplica('Snapshot', (c) =>
@@ -78,9 +89,10 @@ export class ClusterTrainer {
     await this.restoreAll(snap.version, '');
   }
 
-  private async restoreAll(version: string, optimizerObject: string): Promise<void> {
+  /** The run's optimizer settings as sent with Restore (a replica's own defaults must not apply). */
+  private optimizerMessage() {
     const o = this.optimizerOptions;
-    const optimizer = o
+    return o
       ? {
           lr: o.lr,
           beta1: o.beta1,
@@ -90,6 +102,10 @@ export class ClusterTrainer {
           clipNorm: o.clipNorm,
         }
       : undefined;
+  }
+
+  private async restoreAll(version: string, optimizerObject: string): Promise<void> {
+    const optimizer = this.optimizerMessage();
     const sums = await Promise.all(
       this.activeReplicas().map(async (m) => {
         try {
@@ -120,12 +136,15 @@ export class ClusterTrainer {
     const fresh = this.t.dir.byRole(Role.POLICY).filter((m) => !ids.has(m.nodeId));
     for (const m of fresh) {
       try {
-        await this.t.dir
-          .modelNode(m)
-          .restore(
-            { runId: this.t.runId, version: this.version, optimizerObject: this.optimizerObject },
-            { deadlineMs: 120_000 },
-          );
+        await this.t.dir.modelNode(m).restore(
+          {
+            runId: this.t.runId,
+            version: this.version,
+            optimizerObject: this.optimizerObject,
+            optimizer: this.optimizerMessage(),
+          },
+          { deadlineMs: 120_000 },
+        );
         this.active.push(m);
         this.t.dir.event(
           m.nodeId,
@@ -238,7 +257,7 @@ export class ClusterTrainer {
       const cs = await sums.collect({
         until: (xs) =>
           live.every((m) => this.t.dir.isLost(m.nodeId) || xs.some((x) => x.message.nodeId === m.nodeId)),
-        timeoutMs: this.t.collectTimeoutMs,
+        timeoutMs: this.ackTimeoutMs,
       });
       const checksums: Record<string, string> = {};
       for (const m of live) {
@@ -298,7 +317,7 @@ export class ClusterTrainer {
       });
       const got = await acks.collect({
         until: (xs) => live.every((m) => xs.some((x) => x.message.nodeId === m.nodeId)),
-        timeoutMs: this.t.collectTimeoutMs,
+        timeoutMs: this.ackTimeoutMs,
       });
       for (const m of live) {
         const a = got.items.find((x) => x.message.nodeId === m.nodeId)?.message;
@@ -318,7 +337,7 @@ export class ClusterTrainer {
   }
 
   async snapshot(): Promise<{ weights: Uint8Array; optimizer: Uint8Array; version: string }> {
-    const name = `s${this.steps}`;
+    const name = `s${this.steps}${this.resumed ? '-r' : ''}`;
     const snap = await this.onAnyReplica('Snapshot', (c) =>
       c.snapshot({ runId: this.t.runId, version: name, includeOptimizer: true }),
     );
@@ -329,6 +348,7 @@ export class ClusterTrainer {
 
   async restore(s: { weights: Uint8Array; optimizer: Uint8Array; version: string }): Promise<void> {
     const tag = sha256Hex(s.weights).slice(0, 16);
+    this.resumed = true;
     await this.t.store.putVersion(`resume-${tag}`, s.weights);
     await this.t.store.putVersion(`resume-opt-${tag}`, s.optimizer);
     this.active = this.t.dir.byRole(Role.POLICY);

@@ -126,13 +126,10 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
       hasJudge: nodeDir.byRole(Role.JUDGE).length > 0,
     });
     const opt = runCfg.optimizer;
-    if (!o.resumeDir)
-      await port.start({
-        ...DEFAULT_ADAMW,
-        lr: opt.lr,
-        weightDecay: opt.weight_decay,
-        clipNorm: opt.clip_norm,
-      });
+    const adamw = { ...DEFAULT_ADAMW, lr: opt.lr, weightDecay: opt.weight_decay, clipNorm: opt.clip_norm };
+    // A fresh run starts every replica from replica 0's weights; a resumed one restores the checkpoint.
+    if (o.resumeDir) port.configure(adamw);
+    else await port.start(adamw);
     const data = await prepareData(runCfg, dir);
     const hooks = await modelHooks(runCfg, data, cfg.policy_init);
     const human = humanSource(runCfg, dir);

@@ -1,0 +1,138 @@
+// Failure basics of a cluster of real processes (issue 3, items 6 and 8): `kill -9` of a generator
+// during the run does not stop it and the record names the lost node; a policy replica that joins late
+// loads the current weights (and optimizer state) before it serves, and trains bit-identically.
+import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeFixture, type Fixture } from '../helpers/cluster-fixture.js';
+import {
+  readJson,
+  readJsonl,
+  runClusterLogged,
+  tail,
+  type ReportJson,
+  type StepRow,
+} from '../helpers/cluster-run.js';
+import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
+import { spawnTso, stopProcess } from '../helpers/tso-process.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function setup(name: string, o: { minibatches: number; extraPolicies?: number }) {
+  const nats: NatsServerHandle = await startNatsServer();
+  cleanups.push(() => nats.stop());
+  const fx: Fixture = await makeFixture({
+    nats: nats.url,
+    cluster: name,
+    extraPolicies: o.extraPolicies,
+    run: {
+      run_id: `cluster-${name}`,
+      minibatches: o.minibatches,
+      minibatch_prompts: 8,
+      epochs: 1,
+      train_batch_pairs: 6,
+    },
+  });
+  cleanups.push(() => rmSync(fx.root, { recursive: true, force: true }));
+  return fx;
+}
+
+/** The coordinator's progress line for the start of mini-batch 1 (its initial evaluation). */
+const FIRST_MINIBATCH = /\[coordinator\] .*mini-batch 1\//;
+
+describe('cluster failures', () => {
+  it('survives kill -9 of a generator mid-run and records the lost node', async () => {
+    const MB = 3;
+    const fx = await setup('killgen', { minibatches: MB });
+    let killedAt = '';
+    const run = await runClusterLogged(fx.clusterConfig, (line, children) => {
+      // Kill as soon as the coordinator starts generating for the first mini-batch.
+      if (!killedAt && /\[coordinator\] .*mini-batch 1\/\d+ generate/.test(line)) {
+        killedAt = line;
+        children.get('gen-b')?.kill('SIGKILL');
+      }
+    });
+    const log = tail(run.lines);
+    expect(killedAt, log).not.toBe('');
+    expect(run.children.get('gen-b')?.signalCode, log).toBe('SIGKILL');
+    expect(run.code, log).toBe(0);
+
+    const report = readJson<ReportJson>(fx.runDir, 'report.json');
+    expect(report.iterations).toBe(MB);
+    expect(report.per_iteration).toHaveLength(MB);
+    const lost = report.nodes.find((n) => n.id === 'gen-b');
+    expect(lost, JSON.stringify(report.nodes)).toBeDefined();
+    expect(lost!.lost).toBe(true);
+    expect(lost!.lost_reason).toBeTruthy();
+    for (const n of report.nodes.filter((x) => x.id !== 'gen-b'))
+      expect(n.lost, `${n.id}: ${n.lost_reason ?? ''}`).toBe(false);
+    expect(report.events.some((e) => e.node === 'gen-b' && e.kind === 'lost')).toBe(true);
+    // Its model had no other node: the work it could not do is recorded as missing, the rest went on.
+    expect(report.per_iteration.reduce((a, it) => a + it.missing, 0)).toBeGreaterThan(0);
+    const pairs = readJsonl<{ lineage?: { chosen: { node?: string }; rejected: { node?: string } } }>(
+      fx.runDir,
+      'pairs.jsonl',
+    );
+    const lastIt = readJsonl<{ lineage?: { iteration?: number } }>(fx.runDir, 'pairs.jsonl');
+    const lastNodes = new Set(
+      pairs
+        .filter((_, i) => lastIt[i].lineage?.iteration === MB - 1)
+        .flatMap((p) => [p.lineage?.chosen.node, p.lineage?.rejected.node]),
+    );
+    expect(lastNodes.has('gen-b')).toBe(false);
+    expect(lastNodes.has('gen-a') || lastNodes.has('gen-c')).toBe(true);
+    const steps = readJsonl<StepRow>(fx.runDir, 'steps.jsonl');
+    expect(steps.length).toBe(report.steps);
+    for (const s of steps) expect(s.replicas, `step ${s.step}`).toBe(2);
+  }, 150_000);
+
+  it('admits a policy replica that joins late with the current weights', async () => {
+    const MB = 4;
+    const fx = await setup('late', { minibatches: MB, extraPolicies: 1 });
+    let joiner: { child: ChildProcess; output: () => string } | undefined;
+    cleanups.push(() => stopProcess(joiner?.child));
+    const run = await runClusterLogged(fx.clusterConfig, (line, _children, natsUrl) => {
+      if (!joiner && FIRST_MINIBATCH.test(line))
+        joiner = spawnTso(['node', '--config', fx.nodeConfig('policy-2'), '--nats', natsUrl]);
+    });
+    const log = `${tail(run.lines)}\n--- policy-2 ---\n${joiner?.output() ?? '(not started)'}`;
+    expect(joiner, log).toBeDefined();
+    expect(run.code, log).toBe(0);
+    // The joiner was still serving when the run ended (the launcher stops only its own children).
+    expect(joiner!.child.exitCode, log).toBeNull();
+    await stopProcess(joiner!.child);
+    expect(joiner!.child.exitCode, log).toBe(0); // a clean shutdown on SIGTERM
+
+    const steps = readJsonl<StepRow>(fx.runDir, 'steps.jsonl');
+    for (const s of steps) expect(s.checksum, `step ${s.step}`).toMatch(/^[0-9a-f]{64}$/);
+    // Mini-batch 0 trains on the two configured replicas; from the mini-batch the joiner was admitted
+    // at on, three replicas report the same checksum after every step.
+    expect(steps.filter((s) => s.iteration === 0).every((s) => s.replicas === 2)).toBe(true);
+    const firstThree = steps.findIndex((s) => s.replicas === 3);
+    expect(
+      firstThree,
+      `${log}\n${JSON.stringify(steps.map((s) => [s.iteration, s.replicas]))}`,
+    ).toBeGreaterThan(0);
+    const joinedAt = steps[firstThree].iteration;
+    expect(joinedAt).toBeLessThan(MB);
+    expect(steps.slice(firstThree).every((s) => s.replicas === 3)).toBe(true);
+    expect(steps.filter((s) => s.iteration === joinedAt).every((s) => s.replicas === 3)).toBe(true);
+
+    const report = readJson<ReportJson>(fx.runDir, 'report.json');
+    expect(report.iterations).toBe(MB);
+    expect(
+      report.events.some((e) => e.node === 'policy-2' && e.kind === 'joined' && /loaded/.test(e.detail)),
+      JSON.stringify(report.events),
+    ).toBe(true);
+    for (const it of report.per_iteration) {
+      const want =
+        it.iteration - 1 >= joinedAt ? ['policy-0', 'policy-1', 'policy-2'] : ['policy-0', 'policy-1'];
+      expect([...it.refresh_acks].sort(), `iteration ${it.iteration}`).toEqual(want);
+    }
+    for (const n of report.nodes) expect(n.lost, `${n.id}: ${n.lost_reason ?? ''}`).toBe(false);
+  }, 150_000);
+});
