@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { BackendError } from './errors.js';
 import { installWasmKernels } from './wasm-kernels.js';
+import { logger } from '../util/log.js';
 
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_NAMES: readonly BackendName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -65,6 +66,10 @@ export async function initBackend(requested: BackendName = 'auto'): Promise<Back
   }
   await tf.ready();
   current = info;
+  logger('backend').info(
+    { backend: info.name, package: info.package, requested },
+    `tfjs backend: ${info.name}`,
+  );
   return info;
 }
 

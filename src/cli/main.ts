@@ -3,6 +3,8 @@ import { Command, CommanderError } from 'commander';
 import { ablateCommand } from './ablate-command.js';
 import { benchCommand } from './bench-command.js';
 import { demoCommand } from './demo-command.js';
+import { evalCommand } from './eval-command.js';
+import { pretrainCommand } from './pretrain-command.js';
 import { clusterCommand, resumeCommand } from './cluster-command.js';
 import { coordinatorCommand } from './coordinator-command.js';
 import { generateCommand } from './generate-command.js';
@@ -23,6 +25,8 @@ program.addCommand(resumeCommand());
 program.addCommand(statusCommand());
 program.addCommand(demoCommand());
 program.addCommand(ablateCommand());
+program.addCommand(pretrainCommand());
+program.addCommand(evalCommand());
 
 try {
   await program.parseAsync(process.argv);
