@@ -1,13 +1,11 @@
-// Data-parallel training over the policy replicas: shards out, gradient shards back over NATS (chunked),
-// averaged in a fixed shard order, the update broadcast, and every replica's weight checksum compared.
-import { averageGradients } from '../../model/gradients.js';
+// The policy replicas' lifecycle in a run: start (everyone loads v0), admit late joiners, train steps
+// (distributed-step.ts), reference refresh with acknowledgements, snapshots for checkpoints, resume.
 import type { AdamWOptions } from '../../model/adamw.js';
 import { sha256Hex } from '../../model/weights-codec.js';
-import { shardRanges } from '../../bench/workload.js';
+import { distributedStep } from './distributed-step.js';
 import type { LossConfig } from '../../tso/dpo-step.js';
 import type { TrainPair, TrainStepResult } from '../../tso/loop/port.js';
 import {
-  LossKind,
   publishMessage,
   Role,
   subjects,
@@ -20,8 +18,6 @@ import {
 import type { Logger } from '../../util/log.js';
 import type { NodeDirectory } from './node-directory.js';
 
-const LOSS_KIND = { 'dual-clip': LossKind.DUAL_CLIP, dpo: LossKind.DPO, ipo: LossKind.IPO } as const;
-
 export interface TrainerOptions {
   runId: string;
   nc: NatsConnection;
@@ -29,10 +25,6 @@ export interface TrainerOptions {
   store: WeightStore;
   log: Logger;
   collectTimeoutMs: number;
-}
-
-export class StepRefusedError extends Error {
-  override name = 'StepRefusedError';
 }
 
 export class ClusterTrainer {
@@ -158,146 +150,16 @@ export class ClusterTrainer {
   }
 
   async trainStep(step: number, pairs: TrainPair[], loss: LossConfig): Promise<TrainStepResult> {
-    const run = this.t.runId;
-    const grads = await subscribeMessages(this.t.nc, subjects.gradAll(run, step), 'tso.v1.GradientShard', {
-      log: this.t.log,
-    });
-    const sums = await subscribeMessages(this.t.nc, subjects.checksum(run, step), 'tso.v1.Checksum', {
-      log: this.t.log,
-    });
-    try {
-      const replicas = this.activeReplicas();
-      if (replicas.length === 0) throw new Error('no live policy replica');
-      const ranges = shardRanges(pairs.length, replicas.length);
-      const reassigned: string[] = [];
-      const lossMsg = {
-        kind: LOSS_KIND[loss.name],
-        beta: loss.beta,
-        clipChosen: finite(loss.clipChosen),
-        clipRejected: finite(loss.clipRejected),
-      };
-      const summaries = await Promise.all(
-        ranges.map(async ([a, b], shard) => {
-          const req = {
-            runId: run,
-            step,
-            replica: shard,
-            loss: lossMsg,
-            totalPairs: pairs.length,
-            pairs: pairs.slice(a, b).map((p, i) => ({
-              id: String(a + i),
-              prompt: p.prompt,
-              chosen: p.chosen,
-              rejected: p.rejected,
-              weight: p.weight,
-              refChosenLogprob: p.refChosen,
-              refRejectedLogprob: p.refRejected,
-            })),
-          };
-          // The shard's own replica first; if it fails, the others in order (its shard is re-assigned).
-          const order = [replicas[shard], ...replicas.filter((_, i) => i !== shard)];
-          for (const m of order) {
-            if (this.t.dir.isLost(m.nodeId)) continue;
-            try {
-              const s = await this.t.dir
-                .modelNode(m)
-                .computeGradients(req, { deadlineMs: this.t.collectTimeoutMs });
-              if (m !== replicas[shard]) reassigned.push(replicas[shard].nodeId);
-              return s;
-            } catch (e) {
-              this.t.dir.markLost(
-                m.nodeId,
-                `ComputeGradients (step ${step}) failed: ${(e as Error).message}`,
-              );
-            }
-          }
-          throw new Error(`step ${step}: no live replica could compute shard ${shard}`);
-        }),
-      );
-      const got = await grads.collect({
-        until: (xs) => ranges.every((_, s) => xs.some((x) => x.message.replica === s)),
-        timeoutMs: this.t.collectTimeoutMs,
-      });
-      if (got.timedOut)
-        throw new Error(`step ${step}: gradient shards missing after ${this.t.collectTimeoutMs} ms`);
-      const shards = ranges.map((_, s) => {
-        const msg = got.items.find(
-          (x) => x.message.replica === s && x.message.checksum === summaries[s].gradSha256,
-        )?.message;
-        if (!msg || sha256Hex(msg.grad) !== msg.checksum)
-          throw new Error(`step ${step}: shard ${s} missing or corrupt`);
-        const g = new Float32Array(msg.grad.byteLength / 4);
-        new Uint8Array(g.buffer).set(msg.grad);
-        return g;
-      });
-      const bad = shards.findIndex((g) => g.some((x) => !Number.isFinite(x)));
-      if (bad >= 0) {
-        this.refusedSteps++;
-        this.t.dir.event(
-          summaries[bad].subject,
-          'refused',
-          `step ${step}: gradient of shard ${bad} is not finite; step refused, no weights changed (${this.refusedSteps} so far)`,
-        );
-        throw new StepRefusedError(`step ${step}: non-finite gradient refused`);
-      }
-      const avg = averageGradients(
-        shards,
-        ranges.map(([a, b]) => b - a),
-      );
-      const bytes = new Uint8Array(avg.buffer);
-      const live = this.activeReplicas();
-      await publishMessage(this.t.nc, subjects.update(run, step), 'tso.v1.Update', {
-        runId: run,
-        step,
-        grad: bytes,
-        contributors: ranges.map((_, s) => s),
-        checksum: sha256Hex(bytes),
-        baseWeightVersion: this.version,
-      });
-      const cs = await sums.collect({
-        until: (xs) =>
-          live.every((m) => this.t.dir.isLost(m.nodeId) || xs.some((x) => x.message.nodeId === m.nodeId)),
-        timeoutMs: this.ackTimeoutMs,
-      });
-      const checksums: Record<string, string> = {};
-      for (const m of live) {
-        const c = cs.items.find((x) => x.message.nodeId === m.nodeId)?.message;
-        if (!c) this.t.dir.markLost(m.nodeId, `no weight checksum for step ${step}`);
-        else checksums[m.nodeId] = c.sha256;
-      }
-      const distinct = new Set(Object.values(checksums));
-      if (distinct.size !== 1 || distinct.has('')) {
-        const ref = Object.values(checksums)[0];
-        const odd = Object.entries(checksums)
-          .filter(([, v]) => v !== ref || v === '')
-          .map(([k]) => k);
-        throw new Error(
-          `step ${step}: replica weights diverged or an update was refused: ${odd.join(', ')} (checksums ${JSON.stringify(checksums)})`,
-        );
-      }
-      this.steps++;
-      const n = pairs.length;
-      const wmean = (k: string) =>
-        summaries.reduce((acc, s, i) => acc + (s.metrics[k] ?? 0) * (ranges[i][1] - ranges[i][0]), 0) / n;
-      return {
-        loss: summaries.reduce((acc, s, i) => acc + s.loss * (ranges[i][1] - ranges[i][0]), 0) / n,
-        metrics: {
-          rewardAccuracy: wmean('reward_accuracy'),
-          margin: wmean('margin'),
-          chosenReward: wmean('chosen_reward'),
-          rejectedReward: wmean('rejected_reward'),
-          fractionClipped: wmean('clip_fraction'),
-          fractionChosenClipped: 0,
-          fractionRejectedClipped: 0,
-          pairs: n,
-        },
-        checksums,
-        reassigned,
-      };
-    } finally {
-      grads.stop();
-      sums.stop();
-    }
+    const r = await distributedStep(
+      { ...this.t, ackTimeoutMs: this.ackTimeoutMs, version: this.version },
+      this.activeReplicas(),
+      step,
+      pairs,
+      loss,
+    );
+    if (r.refused) this.refusedSteps++;
+    else this.steps++;
+    return r;
   }
 
   async refreshReference(version: string): Promise<{ version: string; sha256: string; acks: string[] }> {
@@ -354,8 +216,4 @@ export class ClusterTrainer {
     this.active = this.t.dir.byRole(Role.POLICY);
     await this.restoreAll(`resume-${tag}`, `resume-opt-${tag}`);
   }
-}
-
-function finite(x: number): number {
-  return Number.isFinite(x) ? x : 0;
 }

@@ -65,6 +65,8 @@ export interface TrainStepResult {
   checksums: Record<string, string>;
   /** Replicas whose shard was re-assigned during this step. */
   reassigned: string[];
+  /** Set when the step was refused (a non-finite gradient): no weights changed. */
+  refused?: string;
 }
 
 export interface NodeEvent {

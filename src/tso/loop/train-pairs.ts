@@ -17,6 +17,8 @@ export interface StepLog {
   checksum: string;
   replicas: number;
   reassigned: string[];
+  /** Why the step was refused (non-finite gradient); absent for an applied step. */
+  refused?: string;
 }
 
 export function lossConfigOf(cfg: RunConfig): LossConfig {
@@ -72,6 +74,7 @@ export async function trainPairs(
         checksum: sums[0] ?? '',
         replicas: sums.length,
         reassigned: r.reassigned,
+        ...(r.refused ? { refused: r.refused } : {}),
       };
       logs.push(log);
       onStep?.(log);

@@ -1,0 +1,197 @@
+// One data-parallel optimizer step across the policy replicas (see README "One training step across
+// replicas"): shards out over gRPC, gradient shards back over NATS, a fixed-order weighted average out
+// over NATS, and every replica's weight checksum compared.
+import { shardRanges } from '../../bench/workload.js';
+import { averageGradients } from '../../model/gradients.js';
+import { sha256Hex } from '../../model/weights-codec.js';
+import type { LossConfig } from '../../tso/dpo-step.js';
+import type { TrainPair, TrainStepResult } from '../../tso/loop/port.js';
+import {
+  LossKind,
+  publishMessage,
+  subjects,
+  subscribeMessages,
+  type GradientSummary,
+  type MemberRecord,
+  type NatsConnection,
+} from '../../transport/index.js';
+import type { Logger } from '../../util/log.js';
+import type { NodeDirectory } from './node-directory.js';
+
+const LOSS_KIND = { 'dual-clip': LossKind.DUAL_CLIP, dpo: LossKind.DPO, ipo: LossKind.IPO } as const;
+
+export interface StepContext {
+  runId: string;
+  nc: NatsConnection;
+  dir: NodeDirectory;
+  log: Logger;
+  collectTimeoutMs: number;
+  ackTimeoutMs: number;
+  /** Weight version the update applies to (recorded in the Update). */
+  version: string;
+}
+
+const finite = (x: number): number => (Number.isFinite(x) ? x : 0);
+
+/** Computes every shard's gradient; a shard whose replica fails goes to the next live one. */
+async function computeShards(
+  ctx: StepContext,
+  replicas: MemberRecord[],
+  step: number,
+  pairs: TrainPair[],
+  loss: LossConfig,
+  ranges: [number, number][],
+  reassigned: string[],
+): Promise<GradientSummary[]> {
+  const lossMsg = {
+    kind: LOSS_KIND[loss.name],
+    beta: loss.beta,
+    clipChosen: finite(loss.clipChosen),
+    clipRejected: finite(loss.clipRejected),
+  };
+  return Promise.all(
+    ranges.map(async ([a, b], shard) => {
+      const req = {
+        runId: ctx.runId,
+        step,
+        replica: shard,
+        loss: lossMsg,
+        totalPairs: pairs.length,
+        pairs: pairs.slice(a, b).map((p, i) => ({
+          id: String(a + i),
+          prompt: p.prompt,
+          chosen: p.chosen,
+          rejected: p.rejected,
+          weight: p.weight,
+          refChosenLogprob: p.refChosen,
+          refRejectedLogprob: p.refRejected,
+        })),
+      };
+      const order = [replicas[shard], ...replicas.filter((_, i) => i !== shard)];
+      for (const m of order) {
+        if (ctx.dir.isLost(m.nodeId)) continue;
+        try {
+          const s = await ctx.dir.modelNode(m).computeGradients(req, { deadlineMs: ctx.collectTimeoutMs });
+          if (m !== replicas[shard]) reassigned.push(replicas[shard].nodeId);
+          return s;
+        } catch (e) {
+          ctx.dir.markLost(m.nodeId, `ComputeGradients (step ${step}) failed: ${(e as Error).message}`);
+        }
+      }
+      throw new Error(`step ${step}: no live replica could compute shard ${shard}`);
+    }),
+  );
+}
+
+/** The step's result from the shard summaries: pair-weighted means of loss and metrics. */
+function summarize(
+  summaries: GradientSummary[],
+  ranges: [number, number][],
+  n: number,
+  checksums: Record<string, string>,
+  reassigned: string[],
+): TrainStepResult {
+  const sizes = ranges.map(([a, b]) => b - a);
+  const wmean = (f: (s: GradientSummary) => number) =>
+    summaries.reduce((acc, s, i) => acc + f(s) * sizes[i], 0) / n;
+  const metric = (k: string) => wmean((s) => s.metrics[k] ?? 0);
+  return {
+    loss: wmean((s) => s.loss),
+    metrics: {
+      rewardAccuracy: metric('reward_accuracy'),
+      margin: metric('margin'),
+      chosenReward: metric('chosen_reward'),
+      rejectedReward: metric('rejected_reward'),
+      fractionClipped: metric('clip_fraction'),
+      fractionChosenClipped: 0,
+      fractionRejectedClipped: 0,
+      pairs: n,
+    },
+    checksums,
+    reassigned,
+  };
+}
+
+export async function distributedStep(
+  ctx: StepContext,
+  replicas: MemberRecord[],
+  step: number,
+  pairs: TrainPair[],
+  loss: LossConfig,
+): Promise<TrainStepResult> {
+  if (replicas.length === 0) throw new Error('no live policy replica');
+  const run = ctx.runId;
+  // Subscribe before anything is published: core NATS keeps nothing for late subscribers.
+  const grads = await subscribeMessages(ctx.nc, subjects.gradAll(run, step), 'tso.v1.GradientShard', {
+    log: ctx.log,
+  });
+  const sums = await subscribeMessages(ctx.nc, subjects.checksum(run, step), 'tso.v1.Checksum', {
+    log: ctx.log,
+  });
+  try {
+    const ranges = shardRanges(pairs.length, replicas.length);
+    const reassigned: string[] = [];
+    const summaries = await computeShards(ctx, replicas, step, pairs, loss, ranges, reassigned);
+    const got = await grads.collect({
+      until: (xs) => ranges.every((_, s) => xs.some((x) => x.message.replica === s)),
+      timeoutMs: ctx.collectTimeoutMs,
+    });
+    if (got.timedOut)
+      throw new Error(`step ${step}: gradient shards missing after ${ctx.collectTimeoutMs} ms`);
+    const shards = ranges.map((_, s) => {
+      const msg = got.items.find(
+        (x) => x.message.replica === s && x.message.checksum === summaries[s].gradSha256,
+      )?.message;
+      if (!msg || sha256Hex(msg.grad) !== msg.checksum)
+        throw new Error(`step ${step}: shard ${s} missing or corrupt`);
+      const g = new Float32Array(msg.grad.byteLength / 4);
+      new Uint8Array(g.buffer).set(msg.grad);
+      return g;
+    });
+    const bad = shards.findIndex((g) => g.some((x) => !Number.isFinite(x)));
+    if (bad >= 0) {
+      // Refused: no update is published, so no replica changes its weights.
+      const why = `step ${step}: gradient of shard ${bad} (${summaries[bad].subject}) is not finite; step refused, no weights changed`;
+      ctx.dir.event(`shard-${bad}`, 'refused', why);
+      return { ...summarize(summaries, ranges, pairs.length, {}, reassigned), refused: why };
+    }
+    const avg = averageGradients(
+      shards,
+      ranges.map(([a, b]) => b - a),
+    );
+    const bytes = new Uint8Array(avg.buffer);
+    const live = replicas.filter((m) => !ctx.dir.isLost(m.nodeId));
+    await publishMessage(ctx.nc, subjects.update(run, step), 'tso.v1.Update', {
+      runId: run,
+      step,
+      grad: bytes,
+      contributors: ranges.map((_, s) => s),
+      checksum: sha256Hex(bytes),
+      baseWeightVersion: ctx.version,
+    });
+    const cs = await sums.collect({
+      until: (xs) =>
+        live.every((m) => ctx.dir.isLost(m.nodeId) || xs.some((x) => x.message.nodeId === m.nodeId)),
+      timeoutMs: ctx.ackTimeoutMs,
+    });
+    const checksums: Record<string, string> = {};
+    for (const m of live) {
+      const c = cs.items.find((x) => x.message.nodeId === m.nodeId)?.message;
+      if (!c) ctx.dir.markLost(m.nodeId, `no weight checksum for step ${step}`);
+      else checksums[m.nodeId] = c.sha256;
+    }
+    const values = Object.values(checksums);
+    if (new Set(values).size !== 1 || values.includes('')) {
+      const odd = Object.entries(checksums)
+        .filter(([, v]) => v !== values[0] || v === '')
+        .map(([k]) => k);
+      throw new Error(
+        `step ${step}: replica weights diverged or an update was refused: ${odd.join(', ')} (checksums ${JSON.stringify(checksums)})`,
+      );
+    }
+    return summarize(summaries, ranges, pairs.length, checksums, reassigned);
+  } finally {
+    grads.stop();
+    sums.stop();
+  }
+}
