@@ -1,5 +1,6 @@
 // The `tso` command line. Each subcommand lives in its own file; errors print one clear line.
 import { Command, CommanderError } from 'commander';
+import { quietUnlessConfigured } from '../util/log.js';
 import { ablateCommand } from './ablate-command.js';
 import { benchCommand } from './bench-command.js';
 import { demoCommand } from './demo-command.js';
@@ -14,7 +15,12 @@ import { statusCommand } from './status-command.js';
 const program = new Command('tso')
   .description('TSO (Self-Training with Scaled Preference Optimization) on an actor-based tfjs cluster')
   .showHelpAfterError()
-  .exitOverride();
+  .exitOverride()
+  .hook('preAction', (_program, action) => {
+    // Actors and runs log at info level; one-shot commands only show warnings (TSO_LOG_LEVEL overrides).
+    if (['status', 'generate', 'bench', 'eval', 'ablate', 'pretrain'].includes(action.name()))
+      quietUnlessConfigured();
+  });
 
 program.addCommand(generateCommand());
 program.addCommand(benchCommand());

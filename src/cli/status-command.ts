@@ -9,7 +9,9 @@ export function statusCommand(): Command {
     .option('--coordinator <host:port>', 'also ask this coordinator for its run status')
     .option('--json', 'print JSON')
     .action(async (o) => {
-      const nc = await connectNats(o.nats, 'tso-status');
+      const nc = await connectNats(o.nats, 'tso-status').catch((e: unknown) => {
+        throw new Error(`cannot reach NATS at ${o.nats}: ${(e as Error).message}`);
+      });
       try {
         const members = await (
           await Membership.open(nc, { bucket: buckets.nodes(o.cluster), ttlMs: 6000 })
