@@ -22,7 +22,7 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function setup(name: string, o: { minibatches: number; extraPolicies?: number }) {
+async function setup(name: string, o: { minibatches: number; prompts: number; extraPolicies?: number }) {
   const nats: NatsServerHandle = await startNatsServer();
   cleanups.push(() => nats.stop());
   const fx: Fixture = await makeFixture({
@@ -32,7 +32,7 @@ async function setup(name: string, o: { minibatches: number; extraPolicies?: num
     run: {
       run_id: `cluster-${name}`,
       minibatches: o.minibatches,
-      minibatch_prompts: 8,
+      minibatch_prompts: o.prompts,
       epochs: 1,
       train_batch_pairs: 6,
     },
@@ -41,13 +41,17 @@ async function setup(name: string, o: { minibatches: number; extraPolicies?: num
   return fx;
 }
 
+interface PairRow {
+  lineage?: { iteration?: number; chosen: { node?: string }; rejected: { node?: string } };
+}
+
 /** The coordinator's progress line for the start of mini-batch 1 (its initial evaluation). */
 const FIRST_MINIBATCH = /\[coordinator\] .*mini-batch 1\//;
 
 describe('cluster failures', () => {
   it('survives kill -9 of a generator mid-run and records the lost node', async () => {
     const MB = 3;
-    const fx = await setup('killgen', { minibatches: MB });
+    const fx = await setup('killgen', { minibatches: MB, prompts: 8 });
     let killedAt = '';
     const run = await runClusterLogged(fx.clusterConfig, (line, children) => {
       // Kill as soon as the coordinator starts generating for the first mini-batch.
@@ -70,17 +74,14 @@ describe('cluster failures', () => {
     expect(lost!.lost_reason).toBeTruthy();
     for (const n of report.nodes.filter((x) => x.id !== 'gen-b'))
       expect(n.lost, `${n.id}: ${n.lost_reason ?? ''}`).toBe(false);
-    expect(report.events.some((e) => e.node === 'gen-b' && e.kind === 'lost')).toBe(true);
+    // Lost once: its registration, still listed until the TTL lapses, does not bring it back.
+    expect(report.events.filter((e) => e.node === 'gen-b' && e.kind === 'lost')).toHaveLength(1);
     // Its model had no other node: the work it could not do is recorded as missing, the rest went on.
     expect(report.per_iteration.reduce((a, it) => a + it.missing, 0)).toBeGreaterThan(0);
-    const pairs = readJsonl<{ lineage?: { chosen: { node?: string }; rejected: { node?: string } } }>(
-      fx.runDir,
-      'pairs.jsonl',
-    );
-    const lastIt = readJsonl<{ lineage?: { iteration?: number } }>(fx.runDir, 'pairs.jsonl');
+    const pairs = readJsonl<PairRow>(fx.runDir, 'pairs.jsonl');
     const lastNodes = new Set(
       pairs
-        .filter((_, i) => lastIt[i].lineage?.iteration === MB - 1)
+        .filter((p) => p.lineage?.iteration === MB - 1)
         .flatMap((p) => [p.lineage?.chosen.node, p.lineage?.rejected.node]),
     );
     expect(lastNodes.has('gen-b')).toBe(false);
@@ -91,8 +92,10 @@ describe('cluster failures', () => {
   }, 150_000);
 
   it('admits a policy replica that joins late with the current weights', async () => {
-    const MB = 4;
-    const fx = await setup('late', { minibatches: MB, extraPolicies: 1 });
+    // Many short mini-batches: the joiner (a new process) needs a few seconds before it registers, and
+    // is admitted at the next mini-batch boundary after that.
+    const MB = 6;
+    const fx = await setup('late', { minibatches: MB, prompts: 6, extraPolicies: 1 });
     let joiner: { child: ChildProcess; output: () => string } | undefined;
     cleanups.push(() => stopProcess(joiner?.child));
     const run = await runClusterLogged(fx.clusterConfig, (line, _children, natsUrl) => {
@@ -118,7 +121,6 @@ describe('cluster failures', () => {
       `${log}\n${JSON.stringify(steps.map((s) => [s.iteration, s.replicas]))}`,
     ).toBeGreaterThan(0);
     const joinedAt = steps[firstThree].iteration;
-    expect(joinedAt).toBeLessThan(MB);
     expect(steps.slice(firstThree).every((s) => s.replicas === 3)).toBe(true);
     expect(steps.filter((s) => s.iteration === joinedAt).every((s) => s.replicas === 3)).toBe(true);
 

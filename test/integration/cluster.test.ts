@@ -3,6 +3,7 @@
 // must gather responses from every generator over NATS, keep both replicas bit-identical at every
 // optimizer step (>= 10), refresh the reference on every replica, and end with exactly the weights of
 // the same run in one process (runLocal).
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterConfigSchema } from '../../src/cluster/cluster-config.js';
@@ -73,6 +74,7 @@ describe('tso cluster: 2 policy replicas, 3 generators, 1 judge', () => {
     responses?.stop();
     await nc?.drain().catch(() => {});
     await nats?.stop();
+    if (fx) rmSync(fx.root, { recursive: true, force: true });
   });
 
   it('runs every iteration to the end and exits 0', () => {

@@ -13,6 +13,8 @@ import type { Logger } from '../../util/log.js';
 export class NodeDirectory {
   private members: MemberRecord[] = [];
   private readonly lost = new Map<string, string>();
+  /** startedAtMs of each lost node's registration: only a restarted process (a new one) comes back. */
+  private readonly lostStartedAt = new Map<string, number>();
   private readonly clients = new Map<string, TypedClient<'tso.v1.ModelNode'>>();
   private readonly judgeClients = new Map<string, TypedClient<'tso.v1.Judge'>>();
   readonly events: NodeEvent[] = [];
@@ -39,8 +41,11 @@ export class NodeDirectory {
         );
       }
     }
-    // A lost node that comes back (same id) is a new member again.
-    for (const m of now) if (this.lost.has(m.nodeId) && m.startedAtMs > 0) this.lost.delete(m.nodeId);
+    // A lost node that comes back (same id, restarted) is a new member again. Its old registration may
+    // still be listed until its TTL lapses: that one stays lost.
+    for (const m of now)
+      if (this.lost.has(m.nodeId) && m.startedAtMs > 0 && m.startedAtMs !== this.lostStartedAt.get(m.nodeId))
+        this.lost.delete(m.nodeId);
     this.members = now;
     return this.live();
   }
@@ -62,6 +67,7 @@ export class NodeDirectory {
   markLost(nodeId: string, reason: string): void {
     if (this.lost.has(nodeId)) return;
     this.lost.set(nodeId, reason);
+    this.lostStartedAt.set(nodeId, this.members.find((m) => m.nodeId === nodeId)?.startedAtMs ?? 0);
     this.clients.get(nodeId)?.close();
     this.clients.delete(nodeId);
     this.event(nodeId, 'lost', reason);

@@ -37,7 +37,16 @@ export class Membership {
   /** Opens (creating if needed) the membership bucket. */
   static async open(nc: NatsConnection, opts: MembershipOptions): Promise<Membership> {
     const ttlMs = opts.ttlMs ?? 15_000;
-    const kv = await nc.jetstream().views.kv(opts.bucket, { ttl: ttlMs, history: 1 });
+    const open = () => nc.jetstream().views.kv(opts.bucket, { ttl: ttlMs, history: 1 });
+    let kv: KV;
+    try {
+      kv = await open();
+    } catch (e) {
+      // Another process (e.g. a coordinator with another TTL) created the bucket between our lookup and
+      // our create: bind to the bucket that now exists.
+      if (!/already in use/.test((e as Error).message)) throw e;
+      kv = await open();
+    }
     const log = opts.log ?? logger('membership', { bucket: opts.bucket });
     return new Membership(kv, opts.bucket, ttlMs, opts.heartbeatMs ?? Math.max(100, ttlMs / 3), log);
   }
