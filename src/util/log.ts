@@ -9,7 +9,9 @@ export const rootLogger: Logger = pino({ level, base: { pid: process.pid } }, pi
 
 /** Commands that talk to a person (status, generate, ...) log warnings only unless TSO_LOG_LEVEL says otherwise. */
 export function quietUnlessConfigured(): void {
-  if (!process.env.TSO_LOG_LEVEL) rootLogger.level = 'warn';
+  if (process.env.TSO_LOG_LEVEL) return;
+  rootLogger.level = 'warn';
+  process.env.TSO_LOG_LEVEL = 'warn'; // worker threads and child processes start with this environment
 }
 
 export function logger(component: string, bindings: Record<string, unknown> = {}): Logger {
