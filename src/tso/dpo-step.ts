@@ -16,6 +16,24 @@ export interface PairBatch {
 
 export interface LossConfig extends DualClipOptions {
   name: LossName;
+  /**
+   * Weight α of an NLL term on the chosen responses (mean per token, pair-weighted), added to the
+   * preference loss: L = L_pref + α·mean_i w_i·NLL_i(y_w)/|y_w|. 0 (default) is the pure loss. Why: with
+   * small models, the preference loss alone lowers both likelihoods and the chosen answers with them
+   * (Pang et al. 2024 add the same term to iterative DPO for reasoning tasks).
+   */
+  sftWeight?: number;
+}
+
+/** Response tokens per row of an encoded batch (the mask's row sums). */
+function responseLengths(seqs: EncodedBatch, rows: number): Float32Array {
+  const out = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let n = 0;
+    for (let t = 0; t < seqs.seqLen; t++) n += seqs.mask[r * seqs.seqLen + t];
+    out[r] = Math.max(1, n);
+  }
+  return out;
 }
 
 export function pairCount(b: PairBatch): number {
@@ -60,6 +78,7 @@ export function preferenceGradient(
   const ref = tf.tensor1d(refLogProbs, 'float32');
   const refChosen = tf.slice(ref, 0, n);
   const refRejected = tf.slice(ref, n, n);
+  const chosenLen = tf.tensor1d(responseLengths(batch.seqs, n));
   let policyLp: tf.Tensor1D | undefined;
   try {
     const { loss: value, grad } = computeFlatGradient(policy, () => {
@@ -71,7 +90,11 @@ export function preferenceGradient(
         refChosen,
         refRejected,
       };
-      return preferenceLoss(loss.name, parts, { ...loss, weights: batch.weights });
+      const pref = preferenceLoss(loss.name, parts, { ...loss, weights: batch.weights });
+      if (!loss.sftWeight) return pref;
+      const nll = tf.div(tf.neg(parts.policyChosen), chosenLen);
+      const weighted = batch.weights ? tf.mul(nll, tf.tensor1d(batch.weights)) : nll;
+      return tf.add(pref, tf.mul(tf.mean(weighted), loss.sftWeight)) as tf.Scalar;
     });
     const lp = policyLp as tf.Tensor1D;
     let metrics: PreferenceMetrics | undefined;
@@ -90,7 +113,7 @@ export function preferenceGradient(
     });
     return { loss: value, grad, metrics: { ...(metrics as PreferenceMetrics), loss: value } };
   } finally {
-    tf.dispose([ids, mask, ref, refChosen, refRejected]);
+    tf.dispose([ids, mask, ref, refChosen, refRejected, chosenLen]);
     policyLp?.dispose();
   }
 }

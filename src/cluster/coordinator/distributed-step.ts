@@ -48,6 +48,7 @@ async function computeShards(
     beta: loss.beta,
     clipChosen: finite(loss.clipChosen),
     clipRejected: finite(loss.clipRejected),
+    sftWeight: loss.sftWeight ?? 0,
   };
   return Promise.all(
     ranges.map(async ([a, b], shard) => {

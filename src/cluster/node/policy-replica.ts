@@ -183,6 +183,7 @@ export class PolicyReplica {
       beta: req.loss.beta,
       clipChosen: req.loss.clipChosen || Infinity,
       clipRejected: req.loss.clipRejected || Infinity,
+      sftWeight: req.loss.sftWeight,
     };
     const r = preferenceGradient(this.policy, { seqs, weights }, ref, loss);
     const grad = new Uint8Array(r.grad.buffer, r.grad.byteOffset, r.grad.byteLength);

@@ -89,8 +89,10 @@ export const RunConfigSchema = z.strictObject({
       beta: z.number().gt(0).default(0.1),
       clip_chosen: z.number().gt(0).default(1),
       clip_rejected: z.number().gt(0).default(1),
+      /** Weight of an NLL term on the chosen responses (0 = the pure preference loss). */
+      sft_weight: z.number().min(0).default(0),
     })
-    .default({ name: 'dual-clip', beta: 0.1, clip_chosen: 1, clip_rejected: 1 }),
+    .default({ name: 'dual-clip', beta: 0.1, clip_chosen: 1, clip_rejected: 1, sft_weight: 0 }),
   optimizer: z
     .strictObject({
       lr: z.number().gt(0).default(3e-4),

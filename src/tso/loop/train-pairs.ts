@@ -27,6 +27,7 @@ export function lossConfigOf(cfg: RunConfig): LossConfig {
     beta: cfg.loss.beta,
     clipChosen: cfg.loss.clip_chosen,
     clipRejected: cfg.loss.clip_rejected,
+    sftWeight: cfg.loss.sft_weight,
   };
 }
 

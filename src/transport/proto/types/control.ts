@@ -115,6 +115,7 @@ export interface LossOptions {
   beta: number;
   clipChosen: number;
   clipRejected: number;
+  sftWeight: number;
 }
 export interface TrainPair {
   id: string;
