@@ -71,7 +71,7 @@ export const PRETRAIN_SPECS: readonly PretrainSpec[] = [
   spec('large', 'matrix/large', 'generator', cfg(64, 4, 4), 1800),
   spec('medium', 'matrix/medium', 'generator', cfg(64, 3, 4), 1300),
   spec('small', 'matrix/small', 'generator', cfg(32, 2, 2), 1300),
-  { ...spec('policy-init', 'policy-init', 'policy', cfg(48, 3, 4), 700), sloppyFraction: 0.5 },
+  { ...spec('policy-init', 'policy-init', 'policy', cfg(48, 3, 4), 700), sloppyFraction: 0.8 },
 ];
 
 /** The data every model is trained and evaluated on. */
