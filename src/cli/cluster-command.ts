@@ -1,5 +1,19 @@
 import { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ClusterConfigSchema } from '../cluster/cluster-config.js';
 import { runCluster } from '../cluster/launcher/run-cluster.js';
+import { loadConfigFile } from '../config/load-config.js';
+import type { Report } from '../tso/loop/report.js';
+import { printHeadline } from './headline.js';
+
+/** After a successful run, the headline numbers — printed once, after every process has stopped. */
+export async function headlineOf(runDir: string): Promise<void> {
+  printHeadline(JSON.parse(await readFile(join(runDir, 'report.json'), 'utf8')) as Report);
+}
+
+// The coordinator child must not print it too (its lines are interleaved with the nodes' shutdown).
+const CHILD_ENV = { TSO_HEADLINE: '0' };
 
 export function clusterCommand(): Command {
   return new Command('cluster')
@@ -9,7 +23,10 @@ export function clusterCommand(): Command {
     .requiredOption('--config <file>', 'cluster config, e.g. config/cluster.yaml')
     .option('--run-dir <dir>', 'where the run writes its record (default runs/<run_id>)')
     .action(async (o) => {
-      process.exitCode = await runCluster({ configPath: o.config, runDir: o.runDir });
+      const cfg = await loadConfigFile(o.config, ClusterConfigSchema);
+      const code = await runCluster({ configPath: o.config, runDir: o.runDir, env: CHILD_ENV });
+      if (code === 0) await headlineOf(o.runDir ?? cfg.run_dir ?? join('runs', cfg.run.run_id));
+      process.exitCode = code;
     });
 }
 
@@ -22,10 +39,12 @@ export function resumeCommand(): Command {
     .action(async (runDir: string, o) => {
       if (o.coordinatorOnly) {
         const { runCoordinator } = await import('../cluster/coordinator/run-coordinator.js');
-        const { printHeadline } = await import('./headline.js');
-        printHeadline(await runCoordinator(undefined, { resumeDir: runDir, nats: o.nats }));
+        const report = await runCoordinator(undefined, { resumeDir: runDir, nats: o.nats });
+        if (process.env.TSO_HEADLINE !== '0') printHeadline(report);
         return;
       }
-      process.exitCode = await runCluster({ resumeDir: runDir });
+      const code = await runCluster({ resumeDir: runDir, env: CHILD_ENV });
+      if (code === 0) await headlineOf(runDir);
+      process.exitCode = code;
     });
 }

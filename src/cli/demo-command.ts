@@ -1,13 +1,11 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClusterConfigSchema } from '../cluster/cluster-config.js';
 import { runCluster } from '../cluster/launcher/run-cluster.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { NodeConfigSchema } from '../cluster/node/node-config.js';
-import type { Report } from '../tso/loop/report.js';
-import { printHeadline } from './headline.js';
+import { headlineOf } from './cluster-command.js';
 
 export function demoCommand(): Command {
   return new Command('demo')
@@ -33,10 +31,7 @@ export function demoCommand(): Command {
         ...(o.verbose ? {} : { TSO_LOG_LEVEL: 'warn' }),
       };
       const code = await runCluster({ configPath: o.config, runDir: o.runDir, env });
-      if (code === 0) {
-        const dir = o.runDir ?? cfg.run_dir ?? join('runs', cfg.run.run_id);
-        printHeadline(JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as Report);
-      }
+      if (code === 0) await headlineOf(o.runDir ?? cfg.run_dir ?? join('runs', cfg.run.run_id));
       process.exitCode = code;
     });
 }
