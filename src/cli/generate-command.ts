@@ -2,9 +2,8 @@ import { Command } from 'commander';
 import { initBackend } from '../backend/select-backend.js';
 import { readPrompts } from '../data/formats.js';
 import { loadModel } from '../model/checkpoint.js';
-import { generate } from '../model/generate.js';
+import { answerOptions, generate } from '../model/generate.js';
 import { promptIds, responseText } from '../model/prompt-format.js';
-import { BOS_ID, EOS_ID, PAD_ID } from '../model/tokenizer.js';
 import { backendOption, floatArg, intArg, nonNegIntArg } from './options.js';
 
 export function generateCommand(): Command {
@@ -29,17 +28,11 @@ export function generateCommand(): Command {
           model,
           chunk.map((p) => promptIds(p.prompt)),
           // rowOffset keeps each prompt's seed stream independent of how the input is batched.
-          {
-            temperature: o.temperature,
-            topK: o.topK,
-            topP: o.topP,
-            maxNewTokens: o.maxTokens,
-            seed: o.seed,
-            rowOffset: i,
-            eosId: EOS_ID,
-            padId: PAD_ID,
-            banned: [BOS_ID, PAD_ID],
-          },
+          answerOptions(
+            { temperature: o.temperature, topK: o.topK, topP: o.topP, maxNewTokens: o.maxTokens },
+            o.seed,
+            i,
+          ),
         );
         const lines = chunk.map((p, j) =>
           JSON.stringify({

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { disposeCache, type GPT } from './gpt.js';
 import { logSoftmax, sampleToken, validateSampling, type SamplingParams } from './sampling.js';
 import { deriveSeed, mulberry32 } from './seeded-normal.js';
+import { BOS_ID, EOS_ID, PAD_ID } from './tokenizer.js';
 
 export interface GenerateOptions extends SamplingParams {
   maxNewTokens: number;
@@ -79,4 +80,23 @@ export function generate(model: GPT, prompts: number[][], opts: GenerateOptions)
     disposeCache(cache);
   }
   return out;
+}
+
+/** Options for answering prompts in tso's sequence layout: stop at EOS, never emit BOS or PAD. */
+export function answerOptions(
+  s: SamplingParams & { maxNewTokens: number },
+  seed: number,
+  rowOffset = 0,
+): GenerateOptions {
+  return {
+    temperature: s.temperature,
+    topK: s.topK,
+    topP: s.topP,
+    maxNewTokens: s.maxNewTokens,
+    seed,
+    rowOffset,
+    eosId: EOS_ID,
+    padId: PAD_ID,
+    banned: [BOS_ID, PAD_ID],
+  };
 }

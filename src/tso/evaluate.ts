@@ -15,11 +15,11 @@
 //                         GPT.sequenceLogProbs. Unbiased, but a single sample can make it negative.
 // The two baseline fields are present only when a baseline model is given.
 import * as tf from '@tensorflow/tfjs';
-import { generate } from '../model/generate.js';
+import { answerOptions, generate } from '../model/generate.js';
 import type { GPT } from '../model/gpt.js';
 import { promptIds, responseText } from '../model/prompt-format.js';
 import { GREEDY } from '../model/sampling.js';
-import { BOS_ID, EOS_ID, PAD_ID } from '../model/tokenizer.js';
+import { PAD_ID } from '../model/tokenizer.js';
 import { goldScore, isExact } from './task/index.js';
 
 export interface HeldoutExample {
@@ -137,15 +137,7 @@ export function greedyResponses(
     const gens = generate(
       model,
       chunk.map((p) => promptIds(p)),
-      {
-        ...GREEDY,
-        maxNewTokens: opts.maxNewTokens ?? 16,
-        seed: 0,
-        rowOffset: c * batchSize,
-        eosId: EOS_ID,
-        padId: PAD_ID,
-        banned: [BOS_ID, PAD_ID],
-      },
+      answerOptions({ ...GREEDY, maxNewTokens: opts.maxNewTokens ?? 16 }, 0, c * batchSize),
     );
     for (const g of gens) out.push(responseText(g.tokens));
   });
@@ -197,17 +189,15 @@ export function estimateKl(
   const expanded = prompts.flatMap((p) => Array.from({ length: samples }, () => p));
   chunks(expanded, batchSize).forEach((chunk, c) => {
     const ids = chunk.map((p) => promptIds(p));
-    const gens = generate(policy, ids, {
-      temperature: 1,
-      topK: 0,
-      topP: 1,
-      maxNewTokens: opts.maxNewTokens ?? 16,
-      seed: opts.seed ?? 0,
-      rowOffset: c * batchSize,
-      eosId: EOS_ID,
-      padId: PAD_ID,
-      banned: [BOS_ID, PAD_ID],
-    });
+    const gens = generate(
+      policy,
+      ids,
+      answerOptions(
+        { temperature: 1, topK: 0, topP: 1, maxNewTokens: opts.maxNewTokens ?? 16 },
+        opts.seed ?? 0,
+        c * batchSize,
+      ),
+    );
     gens.forEach((g, i) => rows.push({ prompt: ids[i], response: g.tokens }));
   });
   const maxLen = Math.min(policy.config.blockSize, baseline.config.blockSize);

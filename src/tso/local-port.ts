@@ -5,12 +5,11 @@ import { shardRanges } from '../bench/workload.js';
 import type { Judge } from '../judges/types.js';
 import { AdamW, type AdamWOptions } from '../model/adamw.js';
 import { decodeOptimizerState, encodeOptimizerState } from '../model/optimizer-codec.js';
-import { generate } from '../model/generate.js';
+import { answerOptions, generate } from '../model/generate.js';
 import { averageGradients } from '../model/gradients.js';
 import type { GPT } from '../model/gpt.js';
 import { encodePairsForScoring, promptIds, responseText } from '../model/prompt-format.js';
 import { deriveSeed } from '../model/seeded-normal.js';
-import { BOS_ID, EOS_ID, PAD_ID } from '../model/tokenizer.js';
 import { decodeWeights, encodeWeights } from '../model/weights-codec.js';
 import { preferenceGradient, sequenceLogProbs, type LossConfig } from './dpo-step.js';
 import type {
@@ -62,17 +61,7 @@ export function generateLikeNode(
       const gens = generate(
         model,
         chunk.map((p) => promptIds(p.text)),
-        {
-          temperature: s.temperature,
-          topK: s.topK,
-          topP: s.topP,
-          maxNewTokens: s.maxNewTokens,
-          seed,
-          rowOffset,
-          eosId: EOS_ID,
-          padId: PAD_ID,
-          banned: [BOS_ID, PAD_ID],
-        },
+        answerOptions(s, seed, rowOffset),
       );
       gens.forEach((g, j) =>
         out.push({

@@ -1,10 +1,9 @@
 // The ModelNode gRPC service of one node: Describe, Generate (streamed and published on NATS), Score,
 // LoadWeights, and — on policy replicas — ComputeGradients, Snapshot and Restore.
-import { generate } from '../../model/generate.js';
+import { answerOptions, generate } from '../../model/generate.js';
 import type { GPT } from '../../model/gpt.js';
 import { encodePairsForScoring, promptIds, responseText } from '../../model/prompt-format.js';
 import { deriveSeed } from '../../model/seeded-normal.js';
-import { BOS_ID, EOS_ID, PAD_ID } from '../../model/tokenizer.js';
 import { decodeWeights } from '../../model/weights-codec.js';
 import { sequenceLogProbs } from '../../tso/dpo-step.js';
 import {
@@ -73,17 +72,17 @@ export function modelNodeService(d: ModelNodeDeps): ServiceRegistration {
               `prompt ${chunk[tooLong].id} does not fit the context of ${block}`,
             );
           const rowOffset = sample * req.prompts.length + i;
-          const opts = {
-            temperature: s.temperature,
-            topK: s.topK,
-            topP: s.topP > 0 ? s.topP : 1,
-            maxNewTokens: s.maxNewTokens || 32,
-            seed: s.seed,
+          // Protobuf defaults: top_p 0 and max_new_tokens 0 mean "unset".
+          const opts = answerOptions(
+            {
+              temperature: s.temperature,
+              topK: s.topK,
+              topP: s.topP > 0 ? s.topP : 1,
+              maxNewTokens: s.maxNewTokens || 32,
+            },
+            s.seed,
             rowOffset,
-            eosId: EOS_ID,
-            padId: PAD_ID,
-            banned: [BOS_ID, PAD_ID],
-          };
+          );
           let gens;
           try {
             gens = generate(d.model, ids, opts);

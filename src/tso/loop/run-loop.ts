@@ -1,6 +1,7 @@
 // The TSO run: mini-batch after mini-batch of generate → prior → AI/human correction → scaled pairs →
 // train → refresh the reference → evaluate → checkpoint. Resumable from the last checkpoint.
 import type { PreferencePair } from '../../data/formats.js';
+import type { EvalMetrics } from '../evaluate.js';
 import { sha256Hex } from '../../model/weights-codec.js';
 import type { HumanFeedback } from '../correction.js';
 import { addStats, emptyStats, type CorrectionStats } from '../correction.js';
@@ -13,15 +14,8 @@ import type { RunConfig } from './run-config.js';
 import type { RunDir } from './run-dir.js';
 import { trainPairs, withReference, type StepLog } from './train-pairs.js';
 
-export interface EvalSummary {
-  gold_reward: number;
-  exact_match: number;
-  mean_length: number;
-  distinct_1: number;
-  distinct_2: number;
-  win_rate_vs_baseline?: number;
-  kl_to_baseline?: number;
-}
+/** Held-out metrics (src/tso/evaluate.ts), without the per-prompt responses. */
+export type EvalSummary = EvalMetrics;
 
 /** A human source whose spent budget must survive a resume (the oracle). */
 export interface StatefulHuman extends HumanFeedback {
