@@ -55,10 +55,17 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
     pipeWithPrefix(c.stdout, `[${name}]`, out);
     pipeWithPrefix(c.stderr, `[${name}]`, out);
     children.set(name, c);
+    // A node that dies is the coordinator's business (re-route, re-assign, wait for quorum), but say so.
+    c.once('exit', (code, sig) => {
+      if (name !== 'coordinator' && !stopping && (code !== 0 || sig))
+        out(`[cluster] ${name} exited (${sig ?? `code ${code}`})`);
+    });
     return c;
   };
   let interrupted = false;
+  let stopping = false;
   const stopAll = async () => {
+    stopping = true;
     const alive = [...children.values()].filter((c) => c.exitCode === null && c.signalCode === null);
     for (const c of alive) c.kill('SIGTERM');
     await Promise.race([
