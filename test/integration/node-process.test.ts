@@ -2,10 +2,10 @@
 // gRPC requests get INVALID_ARGUMENT and the node stays up; weights with a wrong SHA-256 are refused;
 // a policy replica refuses a NaN/Inf update (no weight changes, an empty checksum, the refusal logged);
 // and a Python grpcio client built from proto/ alone calls Describe and Generate.
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { findPython, generatePythonStubs } from '../helpers/python-grpc.js';
 import { promisify } from 'node:util';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -231,36 +231,14 @@ describe('membership bucket', () => {
   });
 });
 
-function findPython(): string | undefined {
-  for (const py of [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p)) {
-    const r = spawnSync(py, ['-c', 'import grpc, grpc_tools.protoc'], { stdio: 'ignore' });
-    if (r.status === 0) return py;
-  }
-  return undefined;
-}
-
 const python = findPython();
 
 // Needs python3 with grpcio and grpc_tools (Debian: apt-get install python3-grpcio python3-grpc-tools).
 describe.skipIf(!python)('tso node: a Python grpcio client generated from proto/ alone', () => {
   it('calls Describe and Generate', async () => {
-    const gen_ = mkdtempSync(join(tmpdir(), 'tso-pygen-'));
+    const gen_ = generatePythonStubs(python as string);
+    const dir = protoDir();
     try {
-      const dir = protoDir();
-      const protoc = spawnSync(
-        python as string,
-        [
-          '-m',
-          'grpc_tools.protoc',
-          '-I',
-          dir,
-          `--python_out=${gen_}`,
-          `--grpc_python_out=${gen_}`,
-          ...['common', 'model_node'].map((f) => join(dir, 'tso', 'v1', `${f}.proto`)),
-        ],
-        { encoding: 'utf8' },
-      );
-      expect(protoc.status, protoc.stderr).toBe(0);
       const r = await promisify(execFile)(
         python as string,
         [join(dir, 'examples', 'python_client.py'), gen.address],

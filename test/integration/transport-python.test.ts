@@ -1,23 +1,15 @@
 // The contract from another language: Python grpcio stubs generated from proto/ alone call
 // Describe and Generate on a TypeScript server. Skipped when no python3 with grpcio + grpc_tools
 // is present (Debian: apt-get install python3-grpcio python3-grpc-tools).
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { findPython, generatePythonStubs } from '../helpers/python-grpc.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineService, startServer, type RunningServer } from '../../src/transport/grpc/server.js';
 import { ResponseSource, Role } from '../../src/transport/proto/enums.js';
 import { protoDir } from '../../src/transport/proto/root.js';
-
-function findPython(): string | undefined {
-  for (const py of [process.env.PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => !!p)) {
-    const r = spawnSync(py, ['-c', 'import grpc, grpc_tools.protoc'], { stdio: 'ignore' });
-    if (r.status === 0) return py;
-  }
-  return undefined;
-}
 
 const python = findPython();
 let server: RunningServer;
@@ -25,22 +17,7 @@ let gen: string;
 
 describe.skipIf(!python)('Python grpcio client against proto/', () => {
   beforeAll(async () => {
-    gen = mkdtempSync(join(tmpdir(), 'tso-pygen-'));
-    const dir = protoDir();
-    const protoc = spawnSync(
-      python as string,
-      [
-        '-m',
-        'grpc_tools.protoc',
-        '-I',
-        dir,
-        `--python_out=${gen}`,
-        `--grpc_python_out=${gen}`,
-        ...['common', 'model_node'].map((f) => join(dir, 'tso', 'v1', `${f}.proto`)),
-      ],
-      { encoding: 'utf8' },
-    );
-    expect(protoc.status, protoc.stderr).toBe(0);
+    gen = generatePythonStubs(python as string);
     server = await startServer({
       services: [
         defineService('tso.v1.ModelNode', {
