@@ -31,6 +31,16 @@ export interface NodeOverrides {
 
 const ROLE = { policy: Role.POLICY, generator: Role.GENERATOR, judge: Role.JUDGE } as const;
 
+// Every tso model is byte-level; a node in another language reports its own tokenizer here.
+const tok = new ByteTokenizer().describe();
+const TOKENIZER = {
+  type: tok.type,
+  vocabSize: tok.vocab_size,
+  bosId: tok.bos,
+  eosId: tok.eos,
+  padId: tok.pad,
+};
+
 function splitHostPort(s: string): { host: string; port: number } {
   const i = s.lastIndexOf(':');
   return { host: s.slice(0, i), port: Number(s.slice(i + 1)) };
@@ -64,7 +74,7 @@ export async function runNode(
     paramCount,
     weightVersion: replica?.weightVersion ?? weightVersion,
     referenceVersion: replica?.referenceVersion ?? '',
-    tokenizer: { type: 'byte', vocabSize: 259, bosId: 256, eosId: 257, padId: 258 },
+    tokenizer: TOKENIZER,
     address: advertised,
     replica: cfg.role === 'policy' ? cfg.replica : 0,
     startedAtMs,
@@ -82,7 +92,6 @@ export async function runNode(
       reference = (await loadModel(cfg.model!, false)).model;
       replica = new PolicyReplica(cfg.id, cfg.replica, model, reference, nc, log);
     }
-    new ByteTokenizer(); // the contract's tokenizer: byte-level, see info()
     services.push(
       modelNodeService({
         info,

@@ -1,10 +1,11 @@
 // The TSO run: mini-batch after mini-batch of generate → prior → AI/human correction → scaled pairs →
 // train → refresh the reference → evaluate → checkpoint. Resumable from the last checkpoint.
+import { readFile } from 'node:fs/promises';
 import type { PreferencePair } from '../../data/formats.js';
 import type { EvalMetrics } from '../evaluate.js';
 import { sha256Hex } from '../../model/weights-codec.js';
 import type { HumanFeedback } from '../correction.js';
-import { addStats, emptyStats, type CorrectionStats } from '../correction.js';
+import type { CorrectionStats } from '../correction.js';
 import type { OracleFeedbackState } from '../oracle-feedback.js';
 import { hash53 } from '../rng.js';
 import { buildPairs, type LoopPrompt } from './build-pairs.js';
@@ -272,7 +273,6 @@ export async function runTso(
 }
 
 async function readBinary(dir: RunDir, rel: string, sha: string): Promise<Uint8Array> {
-  const { readFile } = await import('node:fs/promises');
   const bytes = new Uint8Array(await readFile(dir.path(rel)));
   const got = sha256Hex(bytes);
   if (got !== sha)
@@ -281,5 +281,3 @@ async function readBinary(dir: RunDir, rel: string, sha: string): Promise<Uint8A
     );
   return bytes;
 }
-
-export const _internal = { emptyStats, addStats };
