@@ -41,6 +41,8 @@ export interface ScaledPair extends CorrectedPair {
   weight: number;
   /** The c used in the weight. */
   confidence: number;
+  /** The chosen response is verified (human-written, human-labelled or confidently judged). */
+  verified: boolean;
 }
 
 /** Pairs to train for one prompt, as [prior-preferred, other]; see the header for the rule. */
@@ -101,7 +103,7 @@ export function scalePairs(pairs: readonly CorrectedPair[], options: WeightOptio
     .map((p) => {
       const confidence = pairConfidence(p);
       const gap = p.priorAgrees ? p.tierGap : 1;
-      return { ...p, confidence, weight: pairWeight(gap, confidence, options) };
+      return { ...p, confidence, weight: pairWeight(gap, confidence, options), verified: false };
     });
 }
 

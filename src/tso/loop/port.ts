@@ -54,6 +54,8 @@ export interface TrainPair {
   chosen: string;
   rejected: string;
   weight: number;
+  /** The chosen side is verified (human response, human label, confident judge): the NLL anchor applies. */
+  anchor: boolean;
   refChosen: number;
   refRejected: number;
 }

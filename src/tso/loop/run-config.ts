@@ -81,8 +81,23 @@ export const RunConfigSchema = z.strictObject({
       use_human: z.boolean().default(true),
       /** Also pair the policy's own samples, ordered by the AI judge (the self-samples-only ablation). */
       self_rank: z.boolean().default(false),
+      /**
+       * 'tso': calibrated-prior pair selection with correction (the method). 'best-matrix': one pair per
+       * prompt whose chosen side is the best matrix answer by configured tier (the sft-distill baseline).
+       */
+      strategy: z.enum(['tso', 'best-matrix']).default('tso'),
+      /** Scale pair weights by prior gap and feedback confidence (false: every weight is 1; ablation). */
+      scale: z.boolean().default(true),
     })
-    .default({ max_per_prompt: 4, alpha: 0.5, max_weight: 2, use_human: true, self_rank: false }),
+    .default({
+      max_per_prompt: 4,
+      alpha: 0.5,
+      max_weight: 2,
+      use_human: true,
+      self_rank: false,
+      strategy: 'tso',
+      scale: true,
+    }),
   loss: z
     .strictObject({
       name: z.enum(LOSS_NAMES as unknown as [string, ...string[]]).default('dual-clip'),

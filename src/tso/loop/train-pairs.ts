@@ -43,6 +43,7 @@ export async function withReference(port: TrainingPort, pairs: ScaledPair[]): Pr
     chosen: p.chosen.text,
     rejected: p.rejected.text,
     weight: p.weight,
+    anchor: p.verified,
     refChosen: ref[i],
     refRejected: ref[pairs.length + i],
   }));
