@@ -32,6 +32,8 @@ export const ResponseLineageSchema = z.strictObject({
   top_k: z.int().min(0).optional(),
   top_p: z.number().min(0).max(1).optional(),
   seed: z.int().optional(),
+  /** Other sources that wrote the same text (identical answers are merged into one candidate). */
+  also_written_by: z.array(z.string()).optional(),
 });
 export type ResponseLineage = z.infer<typeof ResponseLineageSchema>;
 

@@ -3,7 +3,7 @@
 // The judge is asked (a, b) and (b, a); the second answer is mapped back to the (a, b) frame.
 // Unparsable answers count as "tie, confidence 0". Combination:
 //   both name X              → X,   confidence = mean of the two
-//   one names X, other tie   → X,   confidence = mean (the tie contributes 0, so at most 0.5)
+//   one names X, other tie   → X,   confidence = c_X / 2 (the tie contributes 0, so at most 0.5)
 //   both tie                 → tie, confidence = mean
 //   they name different ones → tie, confidence 0 (the judge contradicted itself: no information)
 // A judge that always picks the first-shown answer therefore yields only ties.
@@ -31,8 +31,10 @@ export function combineOrders(forward: Verdict, backward: Verdict): BothOrdersVe
     winner = f.winner;
     confidence = mean;
   } else if (f.winner === 'tie' || b.winner === 'tie') {
-    winner = f.winner === 'tie' ? b.winner : f.winner;
-    confidence = mean;
+    // The tie's own confidence is confidence in "no difference", not in X: it must not add to X.
+    const named = f.winner === 'tie' ? b : f;
+    winner = named.winner;
+    confidence = named.confidence / 2;
   } else {
     winner = 'tie';
     confidence = 0;

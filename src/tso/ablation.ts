@@ -21,7 +21,7 @@ export const ABLATIONS: readonly Ablation[] = [
       ...c,
       samples_per_node: 0,
       policy_samples: Math.max(2, c.policy_samples),
-      pairs: { ...c.pairs, use_human: false, self_rank: true },
+      pairs: { ...c.pairs, use_human: false },
     }),
   },
   {

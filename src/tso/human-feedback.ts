@@ -6,17 +6,22 @@ import type { Candidate } from './prior.js';
 /** 'a' = the prior-preferred response, 'b' = the one the AI preferred, 'tie' = no preference. */
 export type HumanLabel = 'a' | 'b' | 'tie';
 
-/** A confident AI–prior disagreement, self-contained so a labelling queue can store it as JSON. */
+/**
+ * A pair the correction could not settle alone (the judge contradicts the prior, or the combined
+ * confidence is below the threshold); self-contained so a labelling queue can store it as JSON.
+ */
 export interface Dispute {
   /** Stable across runs and resumes: `${promptId}:${a.id}|${b.id}`. */
   id: string;
   promptId: string;
   prompt: string;
-  /** The prior-preferred candidate (lower tier). */
+  /** The prior-preferred candidate. */
   a: Candidate;
-  /** The candidate the AI confidently preferred. */
   b: Candidate;
+  /** The judge's both-orders verdict in this (a, b) frame. */
   ai: { winner: Winner; confidence: number };
+  /** P(a ≻ b) under the calibrated prior. */
+  prior?: number;
 }
 
 /** A source of human labels. `undefined` in the map (or a missing id) means unresolved. */

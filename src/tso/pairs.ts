@@ -1,110 +1,146 @@
-// Scaled pairs (DESIGN.md step 5): which pairs of a prompt's candidates to train, and how much
-// each one counts.
+// Scaled pairs: which pairs of a prompt's candidates to train, how much each counts, and whether its
+// chosen side is verified enough to anchor with an NLL term.
 //
-// Selection: candidates are ranked by tier (stable); every higher-ranked candidate is paired with
-// every strictly lower-ranked one whose trimmed text differs. If that gives more than
-// `maxPairsPerPrompt`, a subset of that size is drawn with the seeded RNG; the result is returned
-// in ranking order. These pairs then go through correction, which may swap or drop them.
+// Selection (`selectPairs`), per prompt, over the deduplicated candidates ranked by their calibrated
+// prior score (src/tso/calibrated-prior.ts; ties keep first appearance):
+//   1. best vs every one of the policy's own samples, worst first — on-policy rejected responses are
+//      the mistakes the policy actually makes, the contrast DPO learns most from;
+//   2. best vs worst, then the runner-up vs worst;
+//   3. best vs the rest, bottom up;
+// skipping pairs already taken, until `maxPairsPerPrompt`. A candidate that is a near-duplicate of a
+// better-ranked one (equal after folding whitespace runs and case) is left out: it is the same answer. Each pair is oriented (prior-preferred, other) and
+// carries the prior probability P(first ≻ second) ≥ 0.5; correction then confirms, flips or drops it.
 //
-// Weight (the "scale"):
+// Weight (`pairWeight`): from the final confidence P that chosen ≻ rejected — the calibrated prior
+// combined with the judge, or 1 for a human decision (src/tso/correction.ts):
 //
-//     w = min(wMax, 1 + α·(g − 1)) · (0.5 + 0.5·c)
+//     w = min(wMax, (2P − 1) / (2·threshold − 1))
 //
-//   g  tier gap |tier(chosen) − tier(rejected)| ≥ 1 when the final order agrees with the prior;
-//      g = 1 when correction reversed the prior (the tiers are then no evidence of a margin).
-//   c  confidence that chosen ≻ rejected, in [0, 1]:
-//        decided by a human, or no judge was asked (no-correction mode)  → 1
-//        otherwise the both-orders judge confidence if the judge named the chosen response, else 0
-//        (so 'fallback-prior' pairs and pairs the judge called a tie get the minimum factor 0.5).
-//   Defaults α = 0.5, wMax = 2. So w = 1 for adjacent tiers at full confidence, w grows linearly
-//   with the gap until wMax, grows with c, and always lies in [0.5, wMax]: bounded, monotonic, and
-//   a judge can at most halve a pair's weight, never zero or invert it.
+// so a pair decided exactly at the correction threshold weighs 1, a more certain one more, a human-
+// decided one wMax (default 2). `scale: false` (ablation) sets every weight to 1.
+//
+// Verified (`isVerified`): the chosen response was written by a human, chosen by a human label, or
+// named by the judge with both-orders confidence ≥ `anchorConfidence`. Only these get the NLL anchor.
 import type { PreferencePair, ResponseLineage } from '../data/formats.js';
-import type { Rng } from './rng.js';
 import type { CorrectedPair } from './correction.js';
-import type { Candidate } from './prior.js';
+import { sourcesOf, type Candidate } from './prior.js';
 
-export const DEFAULT_WEIGHT_ALPHA = 0.5;
 export const DEFAULT_MAX_WEIGHT = 2;
+export const DEFAULT_ANCHOR_CONFIDENCE = 0.8;
 
-export interface PairSelectionOptions {
-  maxPairsPerPrompt: number;
-  rng: Rng;
+/** A candidate with its prior log-strength (higher = preferred). */
+export interface ScoredCandidate {
+  cand: Candidate;
+  score: number;
 }
 
-export interface WeightOptions {
-  alpha?: number;
-  maxWeight?: number;
+export interface SelectedPair {
+  /** The prior-preferred side. */
+  a: Candidate;
+  b: Candidate;
+  /** P(a ≻ b) under the calibrated prior, ≥ 0.5. */
+  prior: number;
 }
 
 export interface ScaledPair extends CorrectedPair {
   weight: number;
-  /** The c used in the weight. */
+  /** The final confidence P(chosen ≻ rejected) used in the weight. */
   confidence: number;
   /** The chosen response is verified (human-written, human-labelled or confidently judged). */
   verified: boolean;
 }
 
-/** Pairs to train for one prompt, as [prior-preferred, other]; see the header for the rule. */
-export function selectPairs(
-  candidates: readonly Candidate[],
-  options: PairSelectionOptions,
-): Array<[Candidate, Candidate]> {
-  const max = options.maxPairsPerPrompt;
-  if (!Number.isInteger(max) || max < 0)
-    throw new Error(`pairs: maxPairsPerPrompt must be an integer ≥ 0, got ${max}`);
-  const ranked = [...candidates].sort((x, y) => x.tier - y.tier);
-  const all: Array<[Candidate, Candidate]> = [];
-  for (let i = 0; i < ranked.length; i++) {
-    for (let j = i + 1; j < ranked.length; j++) {
-      const [hi, lo] = [ranked[i], ranked[j]];
-      if (hi.tier < lo.tier && hi.text.trim() !== lo.text.trim()) all.push([hi, lo]);
-    }
-  }
-  if (all.length <= max) return all;
-  const picked = options.rng
-    .shuffle(all.map((_, i) => i))
-    .slice(0, max)
-    .sort((x, y) => x - y);
-  return picked.map((i) => all[i]);
+/** Texts that differ only in whitespace runs or case. */
+export function nearDuplicate(x: string, y: string): boolean {
+  const fold = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
+  return fold(x) === fold(y);
 }
 
-function checkWeightOptions(o: WeightOptions): { alpha: number; maxWeight: number } {
-  const alpha = o.alpha ?? DEFAULT_WEIGHT_ALPHA;
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+
+/** Pairs to train for one prompt (see the header for the rule). */
+export function selectPairs(scored: readonly ScoredCandidate[], maxPairsPerPrompt: number): SelectedPair[] {
+  if (!Number.isInteger(maxPairsPerPrompt) || maxPairsPerPrompt < 0)
+    throw new Error(`pairs: maxPairsPerPrompt must be an integer ≥ 0, got ${maxPairsPerPrompt}`);
+  // A near-duplicate of a better-ranked candidate is the same answer: it is left out altogether.
+  const ranked = scored
+    .map((s, i) => ({ ...s, i }))
+    .sort((x, y) => y.score - x.score || x.i - y.i)
+    .filter((c, k, all) => !all.slice(0, k).some((b) => nearDuplicate(b.cand.text, c.cand.text)));
+  if (ranked.length < 2) return [];
+  const worst = ranked[ranked.length - 1];
+  const order: Array<[number, number]> = [];
+  const idx = (r: (typeof ranked)[number]) => ranked.indexOf(r);
+  for (let k = ranked.length - 1; k > 0; k--) {
+    if (sourcesOf(ranked[k].cand).includes('policy')) order.push([0, k]);
+  }
+  order.push([0, idx(worst)]);
+  if (ranked.length > 2) order.push([1, idx(worst)]);
+  for (let k = ranked.length - 1; k > 0; k--) order.push([0, k]);
+  const out: SelectedPair[] = [];
+  const taken = new Set<string>();
+  for (const [i, j] of order) {
+    if (out.length >= maxPairsPerPrompt) break;
+    const key = `${i}/${j}`;
+    if (taken.has(key) || i === j) continue;
+    taken.add(key);
+    const [hi, lo] = [ranked[i], ranked[j]];
+    out.push({ a: hi.cand, b: lo.cand, prior: sigmoid(hi.score - lo.score) });
+  }
+  return out;
+}
+
+/**
+ * The sft-distill baseline's pairs: one per prompt, chosen = the best matrix answer by configured tier
+ * (first appearance among equals), rejected = the policy's first different sample (else any other
+ * candidate, else the chosen itself: an SFT loss ignores the rejected side).
+ */
+export function bestMatrixPair(cands: readonly Candidate[]): SelectedPair | undefined {
+  const gens = cands.filter((c) => c.source === 'generator');
+  if (gens.length === 0) return undefined;
+  const chosen = gens.reduce((b, c) => (c.tier < b.tier ? c : b));
+  const others = cands.filter((c) => c !== chosen && !nearDuplicate(c.text, chosen.text));
+  const rejected = others.find((c) => c.source === 'policy') ?? others[0] ?? chosen;
+  return { a: chosen, b: rejected, prior: 1 };
+}
+
+export interface WeightOptions {
+  maxWeight?: number;
+  /** The correction threshold: a pair decided at exactly this confidence weighs 1. */
+  threshold: number;
+}
+
+/** w = min(wMax, (2P − 1)/(2·threshold − 1)); see the header. */
+export function pairWeight(confidence: number, o: WeightOptions): number {
   const maxWeight = o.maxWeight ?? DEFAULT_MAX_WEIGHT;
-  if (!(alpha >= 0 && Number.isFinite(alpha)))
-    throw new Error(`pairs: alpha must be finite and ≥ 0, got ${alpha}`);
   if (!(maxWeight >= 1 && Number.isFinite(maxWeight)))
     throw new Error(`pairs: maxWeight must be finite and ≥ 1, got ${maxWeight}`);
-  return { alpha, maxWeight };
+  if (!(o.threshold > 0.5 && o.threshold < 1))
+    throw new Error(`pairs: threshold must be in (0.5, 1), got ${o.threshold}`);
+  if (!(confidence >= 0.5 && confidence <= 1))
+    throw new Error(`pairs: confidence must be in [0.5, 1], got ${confidence}`);
+  return Math.min(maxWeight, (2 * confidence - 1) / (2 * o.threshold - 1));
 }
 
-/** w = min(wMax, 1 + α·(gap − 1)) · (0.5 + 0.5·confidence); see the header. */
-export function pairWeight(gap: number, confidence: number, options: WeightOptions = {}): number {
-  const { alpha, maxWeight } = checkWeightOptions(options);
-  if (!(gap >= 1 && Number.isFinite(gap)))
-    throw new Error(`pairs: tier gap must be finite and ≥ 1, got ${gap}`);
-  if (!(confidence >= 0 && confidence <= 1))
-    throw new Error(`pairs: confidence must be in [0, 1], got ${confidence}`);
-  return Math.min(maxWeight, 1 + alpha * (gap - 1)) * (0.5 + 0.5 * confidence);
+export function isVerified(p: CorrectedPair, anchorConfidence = DEFAULT_ANCHOR_CONFIDENCE): boolean {
+  if (p.decidedBy === 'human' || sourcesOf(p.chosen).includes('human')) return true;
+  const v = p.judgeVerdict;
+  return v !== undefined && v.winner === 'chosen' && v.consistent && v.confidence >= anchorConfidence;
 }
 
-/** The c of the weight rule for a corrected pair. */
-export function pairConfidence(p: CorrectedPair): number {
-  if (p.decidedBy === 'human' || p.judgeVerdict === undefined) return 1;
-  return p.judgeVerdict.winner === 'chosen' ? p.judgeVerdict.confidence : 0;
+export interface ScaleOptions extends WeightOptions {
+  /** false: every weight is 1 (the no-scale ablation). */
+  scale?: boolean;
+  anchorConfidence?: number;
 }
 
-/** Weights corrected pairs (identical-text pairs are skipped), keeping their order. */
-export function scalePairs(pairs: readonly CorrectedPair[], options: WeightOptions = {}): ScaledPair[] {
-  checkWeightOptions(options);
-  return pairs
-    .filter((p) => p.chosen.text.trim() !== p.rejected.text.trim())
-    .map((p) => {
-      const confidence = pairConfidence(p);
-      const gap = p.priorAgrees ? p.tierGap : 1;
-      return { ...p, confidence, weight: pairWeight(gap, confidence, options), verified: false };
-    });
+/** Weights corrected pairs and marks verified ones, keeping their order. */
+export function scalePairs(pairs: readonly CorrectedPair[], o: ScaleOptions): ScaledPair[] {
+  return pairs.map((p) => ({
+    ...p,
+    weight: o.scale === false ? 1 : pairWeight(p.confidence, o),
+    verified: isVerified(p, o.anchorConfidence),
+  }));
 }
 
 function responseLineage(c: Candidate): ResponseLineage {
@@ -116,6 +152,8 @@ function responseLineage(c: Candidate): ResponseLineage {
   if (c.sampling?.topK !== undefined) l.top_k = c.sampling.topK;
   if (c.sampling?.topP !== undefined) l.top_p = c.sampling.topP;
   if (c.seed !== undefined) l.seed = c.seed;
+  const also = sourcesOf(c).slice(1);
+  if (also.length > 0) l.also_written_by = also;
   return l;
 }
 
@@ -126,9 +164,10 @@ export interface RowContext {
 
 /**
  * The exported JSONL row (src/data/formats.ts `PreferencePair`): `{id, prompt, chosen, rejected,
- * weight, lineage}` plus the loose columns `decided_by` and `tier_gap`. The judge verdict is
- * written in the (chosen, rejected) frame: 'a' = chosen, 'b' = rejected. `human_label` is 'chosen'
- * when a human decided, null when a dispute went unresolved (a fallback decided), else absent.
+ * weight, lineage}` plus the loose columns `decided_by`, `prior` (P(chosen ≻ rejected) under the
+ * calibrated prior), `confidence` and `verified`. The judge verdict is written in the (chosen,
+ * rejected) frame: 'a' = chosen, 'b' = rejected. `human_label` is 'chosen' when a human decided, null
+ * when a dispute went unresolved (the fallback decided), else absent.
  */
 export function toPreferenceRow(p: ScaledPair, ctx: RowContext): PreferencePair {
   const lineage: NonNullable<PreferencePair['lineage']> = {
@@ -155,6 +194,8 @@ export function toPreferenceRow(p: ScaledPair, ctx: RowContext): PreferencePair 
     weight: p.weight,
     lineage,
     decided_by: p.decidedBy,
-    tier_gap: p.tierGap,
+    prior: p.priorChosen,
+    confidence: p.confidence,
+    verified: p.verified,
   };
 }

@@ -1,4 +1,5 @@
-// The prior order of TSO (DESIGN.md step 2): every response has a tier and a lower tier is preferred.
+// Candidates of TSO and their configured tiers. Tiers are where the calibrated prior starts
+// (src/tso/calibrated-prior.ts), not the final word: a lower tier is believed better a priori.
 //   tier 0                 human-written responses from the dataset
 //   tiers 1..G             generator nodes, as configured (bigger / more trained first)
 //   tier G + 1             samples of the current policy (the worst tier)
@@ -58,6 +59,17 @@ export function tierFor(
 /** Which of two candidates the prior prefers: the lower tier; equal tiers are a tie. */
 export function priorPrefers(a: Pick<Candidate, 'tier'>, b: Pick<Candidate, 'tier'>): 'a' | 'b' | 'tie' {
   return a.tier < b.tier ? 'a' : a.tier > b.tier ? 'b' : 'tie';
+}
+
+/** The prior's name for where a response came from: `human`, the generator's model name, or `policy`. */
+export function sourceKey(c: Provenance): string {
+  if (c.source === 'generator') return c.model ?? c.node ?? 'generator';
+  return c.source;
+}
+
+/** Every source that wrote this candidate's text (itself first, then merged duplicates), unique. */
+export function sourcesOf(c: Candidate): string[] {
+  return [...new Set([sourceKey(c), ...(c.duplicates ?? []).map(sourceKey)])];
 }
 
 export function lineageOf(c: Candidate): Lineage {

@@ -4,9 +4,8 @@ import type { Judge, Verdict } from '../../src/judges/types.js';
 import { addStats, correctPairs, emptyStats } from '../../src/tso/correction.js';
 import type { CorrectionInput, Dispute, HumanFeedback, HumanLabel } from '../../src/tso/correction.js';
 import { OracleFeedback } from '../../src/tso/oracle-feedback.js';
-import type { Candidate } from '../../src/tso/prior.js';
-import { Rng } from '../../src/tso/rng.js';
 import { selectPairs } from '../../src/tso/pairs.js';
+import type { Candidate } from '../../src/tso/prior.js';
 import { makeSplit } from '../../src/tso/task/index.js';
 
 const PROMPT = 'add: 23+45'; // gold answer 68
@@ -22,7 +21,7 @@ const g1 = cand('g1', '168', 1);
 const g2 = cand('g2', '78', 2);
 const p = cand('p', '6 8', 3);
 
-/** Scripted, order-consistent judge: for each unordered pair, the preferred text and confidence. */
+/** Scripted, order-consistent judge: for each unordered pair, the preferred text (or 'tie') and confidence. */
 function scriptedJudge(script: Record<string, [string, number]>): Judge {
   return {
     name: 'scripted',
@@ -30,98 +29,97 @@ function scriptedJudge(script: Record<string, [string, number]>): Judge {
       const entry = script[`${a}|${b}`] ?? script[`${b}|${a}`];
       if (!entry) throw new Error(`unscripted pair ${a} vs ${b}`);
       const [winner, confidence] = entry;
-      return { winner: winner === a ? 'a' : 'b', confidence };
+      return { winner: winner === 'tie' ? 'tie' : winner === a ? 'a' : 'b', confidence };
     },
   };
 }
 
 const judge = scriptedJudge({
-  '68|168': ['168', 0.55], // weak contradiction (below threshold): prior kept
-  '68|78': ['78', 0.8], // dispute; gold says 68 → human disagrees with AI
-  '68|6 8': ['68', 0.95], // agreement
-  '168|78': ['168', 0.6], // agreement
-  '168|6 8': ['6 8', 0.9], // dispute; gold tie → dropped
-  '78|6 8': ['6 8', 0.85], // dispute; gold says '6 8' → human agrees with AI
+  '68|168': ['68', 0.8], // agrees with a strong prior
+  '68|78': ['78', 0.8], // contradicts a strong prior: the strongest conflict
+  '168|6 8': ['tie', 0.5], // no judge information on a weak prior: doubtful
+  '78|6 8': ['6 8', 0.85], // contradicts a weak prior
+  '168|78': ['168', 0.6], // weak agreement with a fair prior: decided
 });
 const input: CorrectionInput = {
   promptId: 'q1',
   prompt: PROMPT,
+  category: 'add',
   pairs: [
-    [h, g1],
-    [h, g2],
-    [h, p],
-    [g1, g2],
-    [g1, p],
-    [p, g2], // given in reverse order: normalised so the prior-preferred is `a`
+    { a: h, b: g1, prior: 0.9 },
+    { a: h, b: g2, prior: 0.8 },
+    { a: g1, b: p, prior: 0.6 },
+    { a: g2, b: p, prior: 0.55 },
+    { a: g1, b: g2, prior: 0.7 },
   ],
 };
 const summary = (pairs: { chosen: Candidate; rejected: Candidate; decidedBy: string }[]) =>
   pairs.map((x) => `${x.chosen.id}>${x.rejected.id}:${x.decidedBy}`);
+const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+const logit = (q: number) => Math.log(q / (1 - q));
 
 describe('correctPairs', () => {
-  it('keeps agreements, sends confident contradictions to humans, and counts', async () => {
+  it('decides confident agreements, sends conflicts and doubt to humans, most informative first', async () => {
     const oracle = new OracleFeedback({ budgetPerIteration: 10 });
     const out = await correctPairs([input], { judge, human: oracle });
-    expect(summary(out.pairs)).toEqual([
-      'h>g1:prior',
-      'h>g2:human',
-      'h>p:prior',
-      'g1>g2:prior',
-      'p>g2:human',
-    ]);
-    expect(out.disputes.map((d) => d.id)).toEqual(['q1:h|g2', 'q1:g1|p', 'q1:g2|p']);
-    expect(out.dropped).toMatchObject([{ reason: 'human-tie', dispute: { id: 'q1:g1|p' } }]);
+    expect(summary(out.pairs)).toEqual(['h>g1:prior', 'h>g2:human', 'p>g2:human', 'g1>g2:prior']);
+    // Disagreements first (strongest conflict first), then the doubtful pair.
+    expect(out.disputes.map((d) => d.id)).toEqual(['q1:h|g2', 'q1:g2|p', 'q1:g1|p']);
     expect(out.stats).toEqual({
-      comparisons: 6,
+      comparisons: 5,
       agreements: 2,
+      judgeTies: 1,
+      disagreements: 2,
+      doubtful: 1,
       disputes: 3,
       humanResolved: 3,
       humanAgreedWithAi: 1,
-      dropped: 1,
-      skipped: 0,
-      priorAiAgreement: 2 / 6,
+      dropped: 1, // the human called g1 vs p a tie
+      priorAiAgreement: 2 / 5,
       aiHumanAgreement: 1 / 3,
     });
     expect(oracle.spentThisIteration).toBe(3);
-    const pg2 = out.pairs[4];
-    expect(pg2).toMatchObject({ priorAgrees: false, tierGap: 1, humanLabel: 'chosen', disputeId: 'q1:g2|p' });
-    expect(pg2.judgeVerdict).toMatchObject({ winner: 'chosen', confidence: 0.85, consistent: true });
-    expect(out.pairs[0].judgeVerdict).toMatchObject({ winner: 'rejected', confidence: 0.55 });
+    const [first, , human] = out.pairs;
+    expect(first.confidence).toBeCloseTo(sigmoid(logit(0.9) + logit(0.8)), 12);
+    expect(first.priorChosen).toBe(0.9);
+    expect(human).toMatchObject({
+      priorAgrees: false,
+      priorChosen: expect.closeTo(0.45, 12),
+      confidence: 1,
+      humanLabel: 'chosen',
+    });
+    expect(human.judgeVerdict).toMatchObject({ winner: 'chosen', confidence: 0.85, consistent: true });
+    expect(out.pairs[3].category).toBe('add');
+    // Evidence for the calibrated prior: 4 decisive judge verdicts and 2 human a/b labels.
+    expect(out.observations.filter((o) => o.by === 'ai')).toHaveLength(4);
+    expect(
+      out.observations.filter((o) => o.by === 'human').map((o) => `${o.winner.id}>${o.loser.id}`),
+    ).toEqual(['h>g2', 'p>g2']);
   });
 
-  it('respects the oracle budget and applies each fallback to the unresolved disputes', async () => {
+  it('the human budget binds and each fallback decides the unresolved disputes as documented', async () => {
     const expected = {
-      drop: ['h>g1:prior', 'h>g2:human', 'h>p:prior', 'g1>g2:prior'],
-      'trust-ai': [
-        'h>g1:prior',
-        'h>g2:human',
-        'h>p:prior',
-        'g1>g2:prior',
-        'p>g1:fallback-ai',
-        'p>g2:fallback-ai',
-      ],
+      posterior: ['h>g1:prior', 'h>g2:human', 'p>g2:ai', 'g1>g2:prior'],
+      drop: ['h>g1:prior', 'h>g2:human', 'g1>g2:prior'],
+      'trust-ai': ['h>g1:prior', 'h>g2:human', 'p>g2:fallback-ai', 'g1>g2:prior'],
       'trust-prior': [
         'h>g1:prior',
         'h>g2:human',
-        'h>p:prior',
-        'g1>g2:prior',
         'g1>p:fallback-prior',
         'g2>p:fallback-prior',
+        'g1>g2:prior',
       ],
     } as const;
-    for (const fallback of ['drop', 'trust-ai', 'trust-prior'] as const) {
+    for (const fallback of ['posterior', 'drop', 'trust-ai', 'trust-prior'] as const) {
       const oracle = new OracleFeedback({ budgetPerIteration: 1 });
       const out = await correctPairs([input], { judge, human: oracle, fallback });
       expect(summary(out.pairs), fallback).toEqual(expected[fallback]);
       expect(oracle.spentThisIteration).toBe(1);
-      expect(out.stats).toMatchObject({
-        disputes: 3,
-        humanResolved: 1,
-        humanAgreedWithAi: 0,
-        aiHumanAgreement: 0,
-      });
-      expect(out.stats.dropped).toBe(fallback === 'drop' ? 2 : 0);
+      expect(out.stats).toMatchObject({ disputes: 3, humanResolved: 1, humanAgreedWithAi: 0 });
+      expect(out.pairs.filter((x) => x.disputeId !== undefined)).toHaveLength(expected[fallback].length - 2);
     }
+    const post = await correctPairs([input], { judge, human: new OracleFeedback({ budgetPerIteration: 1 }) });
+    expect(post.pairs[2].confidence).toBeCloseTo(1 - sigmoid(logit(0.55) - logit(0.85)), 12);
   });
 
   it('the oracle budget is per iteration and survives a checkpoint', async () => {
@@ -130,9 +128,8 @@ describe('correctPairs', () => {
     await correctPairs([input], { judge, human: oracle });
     const again = await correctPairs([input], { judge, human: oracle });
     expect(again.stats.humanResolved).toBe(0); // budget already spent this iteration
-    const saved = oracle.getState();
     const resumed = new OracleFeedback({ budgetPerIteration: 2 });
-    resumed.setState(saved);
+    resumed.setState(oracle.getState());
     expect(resumed.remaining).toBe(0);
     resumed.beginIteration(1);
     expect(resumed.remaining).toBe(2);
@@ -140,68 +137,48 @@ describe('correctPairs', () => {
     expect(() => new OracleFeedback({ budgetPerIteration: -1 })).toThrow(/budget/);
   });
 
-  it("mode 'none' trusts the prior and never calls the judge", async () => {
+  it("mode 'none' keeps the prior's order, never calls the judge, drops no-information pairs", async () => {
     const throwing: Judge = {
       name: 'never',
       compare: async () => {
         throw new Error('judge called');
       },
     };
-    const out = await correctPairs([input], { mode: 'none', judge: throwing });
+    const flat = { ...input, pairs: [...input.pairs, { a: p, b: cand('p2', '6', 3), prior: 0.5 }] };
+    const out = await correctPairs([flat], { mode: 'none', judge: throwing });
     expect(summary(out.pairs)).toEqual([
       'h>g1:prior',
       'h>g2:prior',
-      'h>p:prior',
-      'g1>g2:prior',
       'g1>p:prior',
       'g2>p:prior',
+      'g1>g2:prior',
     ]);
-    expect(out.stats).toEqual(emptyStats());
+    expect(out.pairs.map((x) => x.confidence)).toEqual([0.9, 0.8, 0.6, 0.55, 0.7]);
+    expect(out.stats).toEqual({ ...emptyStats(), dropped: 1 });
     expect(out.pairs.every((x) => x.judgeVerdict === undefined)).toBe(true);
   });
 
-  it("mode 'ai' lets a confident judge overrule the prior without humans", async () => {
-    const out = await correctPairs([input], { mode: 'ai', judge });
-    expect(summary(out.pairs)).toEqual([
-      'h>g1:prior',
-      'g2>h:ai',
-      'h>p:prior',
-      'g1>g2:prior',
-      'p>g1:ai',
-      'p>g2:ai',
-    ]);
-    expect(out.stats.disputes).toBe(0);
+  it("mode 'ai' asks no human: the posterior decides, a deadlock is dropped", async () => {
+    const human: HumanFeedback = {
+      name: 'never',
+      label: async () => {
+        throw new Error('human asked');
+      },
+    };
+    const out = await correctPairs([input], { mode: 'ai', judge, human });
+    // h vs g2: logit(0.8) − logit(0.8) = 0 → dropped; g2 vs p: the judge outweighs a weak prior.
+    expect(summary(out.pairs)).toEqual(['h>g1:prior', 'p>g2:ai', 'g1>g2:prior']);
+    expect(out.stats.dropped).toBe(2);
   });
 
-  it('without a human source every dispute is unresolved; the threshold is configurable', async () => {
-    const out = await correctPairs([input], { judge, fallback: 'trust-prior' });
-    expect(out.stats).toMatchObject({ disputes: 3, humanResolved: 0, aiHumanAgreement: null });
+  it('the threshold and the judge weight are configurable and checked', async () => {
     const strict = await correctPairs([input], { judge, threshold: 0.9 });
-    expect(strict.disputes.map((d) => d.id)).toEqual(['q1:g1|p']);
-    const loose = await correctPairs([input], { judge, threshold: 0.5 });
-    expect(loose.stats.disputes).toBe(4);
-    await expect(correctPairs([input], { judge, threshold: 2 })).rejects.toThrow(/threshold/);
+    expect(strict.disputes.map((d) => d.id)).toContain('q1:g1|g2'); // 0.78 < 0.9: now doubtful
+    const deaf = await correctPairs([input], { mode: 'ai', judge, judgeWeight: 0 });
+    expect(summary(deaf.pairs)).toEqual(['h>g1:prior', 'h>g2:prior', 'g1>g2:prior']); // prior alone ≥ 0.7
+    await expect(correctPairs([input], { judge, threshold: 0.5 })).rejects.toThrow(/threshold/);
+    await expect(correctPairs([input], { judge, judgeWeight: -1 })).rejects.toThrow(/judgeWeight/);
     await expect(correctPairs([input], {})).rejects.toThrow(/needs a judge/);
-  });
-
-  it('skips same-tier and identical-text pairs, and rejects bad labels', async () => {
-    const twin = cand('g1b', ' 168 ', 2);
-    const same = cand('g1c', '99', 1);
-    const out = await correctPairs(
-      [
-        {
-          promptId: 'q',
-          prompt: PROMPT,
-          pairs: [
-            [g1, twin],
-            [g1, same],
-          ],
-        },
-      ],
-      { judge },
-    );
-    expect(out.stats.skipped).toBe(2);
-    expect(out.pairs).toEqual([]);
     const liar: HumanFeedback = {
       name: 'liar',
       label: async (ds: readonly Dispute[]) => new Map(ds.map((d) => [d.id, 'maybe' as HumanLabel])),
@@ -212,17 +189,13 @@ describe('correctPairs', () => {
   it('is deterministic with the heuristic judge and the oracle on generated data', async () => {
     const run = async () => {
       const inputs: CorrectionInput[] = makeSplit({ seed: 21, n: 40 }).map((ex) => {
-        const cands = [
-          cand(`${ex.id}-h`, ex.answer, 0),
-          cand(`${ex.id}-g1`, ex.answer.slice(1) || 'x', 1),
-          cand(`${ex.id}-g2`, '1' + ex.answer, 2),
-          cand(`${ex.id}-p`, ex.answer.slice(0, -1) || 'y', 3),
+        const scored = [
+          { cand: cand(`${ex.id}-h`, ex.answer, 0), score: 2 },
+          { cand: cand(`${ex.id}-g1`, ex.answer.slice(1) || 'x', 1), score: 1 },
+          { cand: cand(`${ex.id}-g2`, '1' + ex.answer, 2), score: 0 },
+          { cand: cand(`${ex.id}-p`, ex.answer.slice(0, -1) || 'y', 3), score: -1 },
         ];
-        return {
-          promptId: ex.id,
-          prompt: ex.prompt,
-          pairs: selectPairs(cands, { maxPairsPerPrompt: 4, rng: Rng.fromSeed(1, ex.id) }),
-        };
+        return { promptId: ex.id, prompt: ex.prompt, pairs: selectPairs(scored, 4) };
       });
       const oracle = new OracleFeedback({ budgetPerIteration: 5 });
       return correctPairs(inputs, {
@@ -240,12 +213,37 @@ describe('correctPairs', () => {
 
   it('addStats sums counts and recomputes the ratios', () => {
     const a = { ...emptyStats(), comparisons: 4, agreements: 3, humanResolved: 1, humanAgreedWithAi: 1 };
-    const b = { ...emptyStats(), comparisons: 6, agreements: 2, humanResolved: 3, humanAgreedWithAi: 0 };
+    const b = {
+      ...emptyStats(),
+      comparisons: 6,
+      agreements: 2,
+      humanResolved: 3,
+      humanAgreedWithAi: 0,
+      doubtful: 2,
+    };
     expect(addStats(a, b)).toMatchObject({
       comparisons: 10,
       agreements: 5,
+      doubtful: 2,
       priorAiAgreement: 0.5,
       aiHumanAgreement: 0.25,
     });
+  });
+});
+
+describe('correctPairs without prior information', () => {
+  it('lets the judge decide pairs whose prior is 0.5 (two samples of one source)', async () => {
+    const a = cand('s1', '1 3 2', 3);
+    const b = cand('s2', '1 2 3', 3);
+    const sortJudge = scriptedJudge({ '1 3 2|1 2 3': ['1 2 3', 0.9] });
+    const out = await correctPairs(
+      [{ promptId: 'q', prompt: 'sort: 3 1 2', pairs: [{ a, b, prior: 0.5 }] }],
+      {
+        judge: sortJudge,
+      },
+    );
+    expect(summary(out.pairs)).toEqual(['s2>s1:ai']);
+    expect(out.pairs[0].confidence).toBeCloseTo(0.9, 12);
+    expect(out.stats.disputes).toBe(0);
   });
 });

@@ -159,7 +159,10 @@ describe('compareBothOrders', () => {
   });
 
   it('combines ties and unparsable answers as documented', () => {
-    expect(combineOrders(v('a', 0.8), v('tie', 0.5))).toMatchObject({ winner: 'a', confidence: 0.65 });
+    // A tie in one order adds nothing to the other order's verdict: 0.9 'a' + tie stays below 0.7.
+    expect(combineOrders(v('a', 0.8), v('tie', 0.5))).toMatchObject({ winner: 'a', confidence: 0.4 });
+    expect(combineOrders(v('tie', 0.9), v('b', 0.9))).toMatchObject({ winner: 'a', confidence: 0.45 });
+    expect(combineOrders(v('a', 0.9), v('tie', 0.5)).confidence).toBeLessThan(0.7);
     expect(combineOrders(v('tie', 0.4), v('tie', 0.6))).toMatchObject({ winner: 'tie', confidence: 0.5 });
     // backward 'a' means the second-shown (our b) won
     expect(combineOrders(v('b', 0.6), v('a', 1))).toMatchObject({

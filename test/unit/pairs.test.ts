@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { PreferencePairSchema } from '../../src/data/formats.js';
 import type { CorrectedPair } from '../../src/tso/correction.js';
-import { pairConfidence, pairWeight, scalePairs, selectPairs, toPreferenceRow } from '../../src/tso/pairs.js';
-import { dedupeCandidates, policyTier, priorPrefers, tierFor } from '../../src/tso/prior.js';
+import {
+  bestMatrixPair,
+  isVerified,
+  nearDuplicate,
+  pairWeight,
+  scalePairs,
+  selectPairs,
+  toPreferenceRow,
+  type SelectedPair,
+} from '../../src/tso/pairs.js';
+import { dedupeCandidates, policyTier, priorPrefers, sourcesOf, tierFor } from '../../src/tso/prior.js';
 import type { Candidate } from '../../src/tso/prior.js';
-import { Rng } from '../../src/tso/rng.js';
 
 const cand = (id: string, text: string, tier: number, extra: Partial<Candidate> = {}): Candidate => ({
   id,
@@ -13,7 +21,7 @@ const cand = (id: string, text: string, tier: number, extra: Partial<Candidate> 
   source: tier === 0 ? 'human' : tier >= 4 ? 'policy' : 'generator',
   ...extra,
 });
-const ids = (pairs: Array<[Candidate, Candidate]>) => pairs.map(([a, b]) => `${a.id}>${b.id}`);
+const ids = (pairs: SelectedPair[]) => pairs.map((p) => `${p.a.id}>${p.b.id}`);
 
 describe('prior order', () => {
   it('assigns tiers: human 0, generators as configured, policy max + 1', () => {
@@ -54,75 +62,79 @@ describe('prior order', () => {
 });
 
 describe('selectPairs', () => {
+  // Scores stand for the calibrated prior's log-strengths (higher = preferred).
   const pool = [
-    cand('p', '9', 4),
-    cand('h', '68', 0),
-    cand('g1', '168', 1),
-    cand('g2', '78', 2),
-    cand('g2x', '67', 2),
-    cand('g3', ' 68 ', 3), // same text as h: never paired with it
+    { cand: cand('p1', '9', 4), score: -1 },
+    { cand: cand('h', '68', 0), score: 3 },
+    { cand: cand('g1', '168', 1), score: 1 },
+    { cand: cand('g2', '78', 2), score: 0 },
+    { cand: cand('p2', '67', 4), score: -0.5 },
+    { cand: cand('g3', '68 ', 3, {}), score: 0.2 },
+    { cand: cand('g4', ' 6  8', 3), score: -2 },
   ];
 
-  it('pairs each higher-ranked candidate with each lower one, in ranking order', () => {
-    const all = selectPairs(pool, { maxPairsPerPrompt: 100, rng: Rng.fromSeed(1) });
-    // prettier-ignore
-    expect(ids(all)).toEqual([
-      'h>g1', 'h>g2', 'h>g2x', 'h>p',
-      'g1>g2', 'g1>g2x', 'g1>g3', 'g1>p',
-      'g2>g3', 'g2>p', 'g2x>g3', 'g2x>p',
-      'g3>p',
+  it('takes best vs on-policy samples (worst first), then best vs worst, runner-up vs worst, then the rest', () => {
+    expect(ids(selectPairs(pool, 100))).toEqual([
+      'h>p1', // on-policy rejected, worst first
+      'h>p2',
+      'h>g4', // best vs worst
+      'g1>g4', // runner-up vs worst
+      'h>g2', // best vs the rest, bottom up ('h>g3' is a near-duplicate: skipped)
+      'h>g1',
     ]);
+    expect(ids(selectPairs(pool, 3))).toEqual(['h>p1', 'h>p2', 'h>g4']);
+    expect(selectPairs(pool, 0)).toEqual([]);
+    expect(selectPairs(pool.slice(0, 1), 4)).toEqual([]);
+    expect(() => selectPairs(pool, 1.5)).toThrow(/maxPairsPerPrompt/);
   });
 
-  it('caps with the seeded RNG: exact subset for a fixed seed, deterministic, still ranked', () => {
-    const pick = (seed: number) =>
-      ids(selectPairs(pool, { maxPairsPerPrompt: 5, rng: Rng.fromSeed(seed, 'pairs') }));
-    // Golden value: changes only if the RNG, the ranking or the sampling rule changes.
-    expect(pick(42)).toEqual(['h>g2', 'g1>g2', 'g1>g2x', 'g2x>p', 'g3>p']);
-    const all = ids(selectPairs(pool, { maxPairsPerPrompt: 100, rng: Rng.fromSeed(1) }));
-    for (const seed of [42, 43, 44]) {
-      const idx = pick(seed).map((x) => all.indexOf(x));
-      expect(idx.every((v, i) => v >= 0 && (i === 0 || idx[i - 1] < v))).toBe(true); // ranked subsequence
-    }
-    expect(pick(42)).toEqual(pick(42));
-    expect(pick(43)).not.toEqual(pick(42));
-    expect(pick(43)).toHaveLength(5);
-    expect(selectPairs(pool, { maxPairsPerPrompt: 0, rng: Rng.fromSeed(1) })).toEqual([]);
-    expect(() => selectPairs(pool, { maxPairsPerPrompt: 1.5, rng: Rng.fromSeed(1) })).toThrow(
-      /maxPairsPerPrompt/,
-    );
+  it('carries the prior probability of the first side, from the score gap', () => {
+    const [first] = selectPairs(pool, 1);
+    expect(first.prior).toBeCloseTo(1 / (1 + Math.exp(-(3 - -1))), 12);
+    for (const p of selectPairs(pool, 100)) expect(p.prior).toBeGreaterThanOrEqual(0.5);
+  });
+
+  it('keeps first appearance among equal scores (the self-samples case: no prior information)', () => {
+    const own = [
+      { cand: cand('a', '1 2 3', 4), score: 0 },
+      { cand: cand('b', '1 3 2', 4), score: 0 },
+      { cand: cand('c', '1 2 3 ', 4), score: 0 },
+    ];
+    const out = selectPairs(own, 4);
+    expect(ids(out)).toEqual(['a>b']); // a~c near-duplicates
+    expect(out[0].prior).toBe(0.5);
+  });
+
+  it('detects near-duplicates by folding whitespace and case only', () => {
+    expect(nearDuplicate(' 1  3 4', '1 3 4')).toBe(true);
+    expect(nearDuplicate('ABC', 'abc')).toBe(true);
+    expect(nearDuplicate('168', '169')).toBe(false);
+  });
+
+  it('builds the sft-distill pair from the best configured tier', () => {
+    const cs = [cand('p', '9', 4), cand('g2', '78', 2), cand('g1', '168', 1), cand('g1b', '68', 1)];
+    const pair = bestMatrixPair(cs)!;
+    expect(pair.a.id).toBe('g1');
+    expect(pair.b.id).toBe('p');
+    expect(bestMatrixPair([cand('p', '9', 4)])).toBeUndefined();
   });
 });
 
 describe('pair weights', () => {
-  it('equals 1 for adjacent tiers at full confidence and follows the documented rule', () => {
-    expect(pairWeight(1, 1)).toBe(1);
-    expect(pairWeight(2, 1)).toBe(1.5);
-    expect(pairWeight(3, 1)).toBe(2);
-    expect(pairWeight(6, 1)).toBe(2); // capped at wMax
-    expect(pairWeight(1, 0)).toBe(0.5);
-    expect(pairWeight(3, 0.6)).toBeCloseTo(1.6, 12);
-    expect(pairWeight(5, 1, { alpha: 1, maxWeight: 10 })).toBe(5);
-  });
-
-  it('is monotonic in gap and confidence and bounded by [0.5, wMax]', () => {
-    const gaps = [1, 2, 3, 4, 5, 8];
-    const confs = [0, 0.2, 0.5, 0.55, 0.7, 0.9, 1];
-    for (const g of gaps) {
-      for (const c of confs) {
-        const w = pairWeight(g, c);
-        expect(w).toBeGreaterThanOrEqual(0.5);
-        expect(w).toBeLessThanOrEqual(2);
-        expect(pairWeight(g + 1, c)).toBeGreaterThanOrEqual(w);
-        expect(pairWeight(g, Math.min(1, c + 0.05))).toBeGreaterThan(w - 1e-15);
-      }
-    }
-    expect(pairWeight(2, 0.9)).toBeGreaterThan(pairWeight(2, 0.6));
-    expect(pairWeight(3, 0.6)).toBeGreaterThan(pairWeight(2, 0.6));
-    expect(() => pairWeight(0, 1)).toThrow(/gap/);
-    expect(() => pairWeight(1, 1.1)).toThrow(/confidence/);
-    expect(() => pairWeight(1, 1, { maxWeight: 0.5 })).toThrow(/maxWeight/);
-    expect(() => pairWeight(1, 1, { alpha: -1 })).toThrow(/alpha/);
+  it('is 1 at the threshold, grows with confidence, capped at wMax', () => {
+    expect(pairWeight(0.7, { threshold: 0.7 })).toBeCloseTo(1, 12);
+    expect(pairWeight(0.8, { threshold: 0.7 })).toBeCloseTo(1.5, 12);
+    expect(pairWeight(0.95, { threshold: 0.7 })).toBe(2);
+    expect(pairWeight(1, { threshold: 0.7, maxWeight: 3 })).toBeCloseTo(2.5, 12);
+    expect(pairWeight(0.5, { threshold: 0.7 })).toBe(0);
+    const cs = [0.5, 0.6, 0.7, 0.8, 0.9, 1];
+    for (let i = 1; i < cs.length; i++)
+      expect(pairWeight(cs[i], { threshold: 0.7 })).toBeGreaterThanOrEqual(
+        pairWeight(cs[i - 1], { threshold: 0.7 }),
+      );
+    expect(() => pairWeight(0.4, { threshold: 0.7 })).toThrow(/confidence/);
+    expect(() => pairWeight(0.8, { threshold: 0.5 })).toThrow(/threshold/);
+    expect(() => pairWeight(0.8, { threshold: 0.7, maxWeight: 0.5 })).toThrow(/maxWeight/);
   });
 
   const h = cand('h', '68', 0, { node: 'dataset' });
@@ -132,47 +144,56 @@ describe('pair weights', () => {
     weightVersion: 'w1',
     sampling: { temperature: 0.8 },
   });
-  const pol = cand('p', '6 8', 4, { node: 'policy-0' });
+  const pol = cand('p', '6 8', 4, {
+    node: 'policy-0',
+    duplicates: [{ candidateId: 'x', source: 'generator', tier: 1, model: 'large' }],
+  });
   const base = { promptId: 'q1', prompt: 'add: 23+45' };
+  const judged = (winner: 'chosen' | 'rejected' | 'tie', confidence: number) => ({
+    judge: 'heuristic',
+    winner,
+    confidence,
+    consistent: true,
+  });
   // prettier-ignore
   const pairs: CorrectedPair[] = [
-    { ...base, chosen: h, rejected: g, decidedBy: 'prior', priorAgrees: true, tierGap: 2, judgeVerdict: { judge: 'heuristic', winner: 'chosen', confidence: 0.9, consistent: true } },
-    { ...base, chosen: h, rejected: pol, decidedBy: 'prior', priorAgrees: true, tierGap: 4, judgeVerdict: { judge: 'heuristic', winner: 'tie', confidence: 0, consistent: false } },
-    { ...base, chosen: pol, rejected: g, decidedBy: 'human', priorAgrees: false, tierGap: 2, humanLabel: 'chosen', disputeId: 'q1:g|p', judgeVerdict: { judge: 'heuristic', winner: 'chosen', confidence: 0.85, consistent: true } },
-    { ...base, chosen: pol, rejected: g, decidedBy: 'fallback-ai', priorAgrees: false, tierGap: 2, judgeVerdict: { judge: 'heuristic', winner: 'chosen', confidence: 0.8, consistent: true } },
-    { ...base, chosen: g, rejected: pol, decidedBy: 'fallback-prior', priorAgrees: true, tierGap: 2, judgeVerdict: { judge: 'heuristic', winner: 'rejected', confidence: 0.8, consistent: true } },
-    { ...base, chosen: g, rejected: pol, decidedBy: 'prior', priorAgrees: true, tierGap: 2 },
-    { ...base, chosen: h, rejected: cand('t', ' 68', 1), decidedBy: 'prior', priorAgrees: true, tierGap: 1 },
+    { ...base, chosen: h, rejected: g, decidedBy: 'prior', priorAgrees: true, priorChosen: 0.9, confidence: 0.97, judgeVerdict: judged('chosen', 0.9) },
+    { ...base, chosen: pol, rejected: g, decidedBy: 'human', priorAgrees: false, priorChosen: 0.3, confidence: 1, humanLabel: 'chosen', disputeId: 'q1:g|p', judgeVerdict: judged('chosen', 0.6) },
+    { ...base, chosen: g, rejected: pol, decidedBy: 'prior', priorAgrees: true, priorChosen: 0.8, confidence: 0.8, judgeVerdict: judged('chosen', 0.7) },
+    { ...base, chosen: pol, rejected: g, decidedBy: 'ai', priorAgrees: false, priorChosen: 0.4, confidence: 0.75, disputeId: 'q1:g|p', judgeVerdict: judged('chosen', 0.85) },
+    { ...base, chosen: g, rejected: pol, decidedBy: 'prior', priorAgrees: true, priorChosen: 0.72, confidence: 0.72 },
   ];
 
-  it('derives confidence from who decided and scales corrected pairs', () => {
-    expect(pairs.map(pairConfidence)).toEqual([0.9, 0, 1, 0.8, 0, 1, 1]);
-    const scaled = scalePairs(pairs);
-    expect(scaled).toHaveLength(6); // the identical-text pair is skipped
-    expect(scaled.map((s) => s.weight)).toEqual([
-      1.5 * 0.95, // gap 2, c 0.9
-      2 * 0.5, // gap 4 capped at 2, judge tie
-      1, // reversed by a human: gap counts as 1, c = 1
-      0.9, // reversed by fallback-ai: gap 1, c 0.8
-      1.5 * 0.5, // fallback-prior: the judge named the other response
-      1.5, // no judge (no-correction mode): c = 1
-    ]);
+  it('scales by final confidence, marks verified chosen sides, and no-scale gives weight 1', () => {
+    const scaled = scalePairs(pairs, { threshold: 0.7 });
+    expect(scaled.map((s) => s.weight)).toEqual(
+      [2, 2, 0.6 / 0.4, 0.5 / 0.4, 0.44 / 0.4].map((w) => expect.closeTo(w, 12)),
+    );
+    // human-written, human-labelled, judge ≥ 0.8 verified; judge 0.7 and no judge are not.
+    expect(scaled.map((s) => s.verified)).toEqual([true, true, false, true, false]);
+    expect(scalePairs(pairs, { threshold: 0.7, scale: false }).map((s) => s.weight)).toEqual([1, 1, 1, 1, 1]);
+    expect(isVerified(pairs[2], 0.7)).toBe(true);
+    expect(
+      isVerified({ ...pairs[0], chosen: g, judgeVerdict: { ...judged('chosen', 0.95), consistent: false } }),
+    ).toBe(false);
   });
 
   it('converts to a row the data module accepts, with lineage', () => {
-    const scaled = scalePairs(pairs);
+    const scaled = scalePairs(pairs, { threshold: 0.7 });
     const rows = scaled.map((x) => toPreferenceRow(x, { iteration: 3, minibatch: 1 }));
     for (const row of rows) expect(PreferencePairSchema.parse(row)).toEqual(row);
-    expect(JSON.parse(JSON.stringify(rows[2]))).toEqual({
+    expect(JSON.parse(JSON.stringify(rows[1]))).toEqual({
       id: 'q1:p>g',
       prompt: 'add: 23+45',
       chosen: '6 8',
       rejected: '78',
-      weight: 1,
+      weight: 2,
       decided_by: 'human',
-      tier_gap: 2,
+      prior: 0.3,
+      confidence: 1,
+      verified: true,
       lineage: {
-        chosen: { source: 'policy', tier: 4, node: 'policy-0' },
+        chosen: { source: 'policy', tier: 4, node: 'policy-0', also_written_by: ['large'] },
         rejected: {
           source: 'generator',
           tier: 2,
@@ -181,19 +202,15 @@ describe('pair weights', () => {
           weight_version: 'w1',
           temperature: 0.8,
         },
-        judge: { verdict: 'a', confidence: 0.85, judge: 'heuristic' },
+        judge: { verdict: 'a', confidence: 0.6, judge: 'heuristic' },
         human_label: 'chosen',
         iteration: 3,
         minibatch: 1,
       },
     });
+    expect(sourcesOf(pol)).toEqual(['policy', 'large']);
     expect(rows[0].lineage?.human_label).toBeUndefined(); // never disputed
-    expect(rows[4].lineage?.judge?.verdict).toBe('b'); // fallback-prior: the judge preferred the rejected one
-    expect(rows[5].lineage?.judge).toBeUndefined(); // no judge asked
-  });
-
-  it('marks unresolved disputes with a null human label', () => {
-    const unresolved = { ...pairs[3], disputeId: 'q1:g|p' };
-    expect(toPreferenceRow(scalePairs([unresolved])[0], { iteration: 0 }).lineage?.human_label).toBeNull();
+    expect(rows[3].lineage?.human_label).toBeNull(); // an unresolved dispute the posterior decided
+    expect(rows[4].lineage?.judge).toBeUndefined(); // no judge asked
   });
 });

@@ -12,7 +12,6 @@ describe('ablations', () => {
     expect([by['offline-dpo'].pairs_mode, by['offline-dpo'].reference]).toEqual(['offline', 'fixed']);
     expect(by['self-only'].samples_per_node).toBe(0);
     expect(by['self-only'].pairs.use_human).toBe(false);
-    expect(by['self-only'].pairs.self_rank).toBe(true);
     expect(by['no-correction'].correction.mode).toBe('none');
     expect(by['plain-dpo'].loss.name).toBe('dpo');
     expect(by['no-human'].pairs.use_human).toBe(false);

@@ -1,12 +1,17 @@
-// Steps 2–5 of a TSO mini-batch: pool the responses (human, generators, policy) per prompt, select
-// candidate pairs by the prior, correct them with AI and human feedback, and scale them.
+// Steps 2–5 of a TSO mini-batch: pool the responses (human, generators, policy) per prompt, score
+// them with the calibrated prior, select pairs, correct them with AI and human feedback, feed the
+// verdicts back into the prior, and scale the pairs.
 import type { PreferencePair } from '../../data/formats.js';
 import type { Judge } from '../../judges/types.js';
-import { compareBothOrders } from '../../judges/both-orders.js';
-import { correctPairs, type CorrectedPair, type CorrectionStats, type HumanFeedback } from '../correction.js';
-import { scalePairs, selectPairs, toPreferenceRow, type ScaledPair } from '../pairs.js';
-import { dedupeCandidates, HUMAN_TIER, type Candidate } from '../prior.js';
-import { Rng } from '../rng.js';
+import type { CalibratedPrior } from '../calibrated-prior.js';
+import {
+  correctPairs,
+  type CorrectionInput,
+  type CorrectionStats,
+  type HumanFeedback,
+} from '../correction.js';
+import { bestMatrixPair, scalePairs, selectPairs, toPreferenceRow, type ScaledPair } from '../pairs.js';
+import { dedupeCandidates, HUMAN_TIER, sourceKey, sourcesOf, type Candidate } from '../prior.js';
 import type { GeneratedResponse } from './port.js';
 import type { RunConfig } from './run-config.js';
 
@@ -14,6 +19,8 @@ export interface LoopPrompt {
   id: string;
   prompt: string;
   human_response?: string;
+  /** Task category (e.g. the kind of prompt): the prior keeps per-category evidence. */
+  category?: string;
 }
 
 export interface BuiltPairs {
@@ -21,6 +28,8 @@ export interface BuiltPairs {
   rows: PreferencePair[];
   stats: CorrectionStats;
   candidates: number;
+  /** Pairs selected before correction. */
+  selected: number;
 }
 
 function candidatesFor(p: LoopPrompt, responses: GeneratedResponse[], useHuman: boolean): Candidate[] {
@@ -49,68 +58,51 @@ export async function buildPairs(
   iteration: number,
   prompts: LoopPrompt[],
   responses: GeneratedResponse[],
-  feedback: { judge?: Judge; human?: HumanFeedback },
+  feedback: { judge?: Judge; human?: HumanFeedback; prior: CalibratedPrior },
 ): Promise<BuiltPairs> {
-  const rng = Rng.fromSeed(cfg.seed, 'pairs', iteration);
+  const { prior } = feedback;
+  prior.beginIteration();
   const byPrompt = new Map<string, GeneratedResponse[]>();
   for (const r of responses) byPrompt.set(r.promptId, [...(byPrompt.get(r.promptId) ?? []), r]);
   let candidates = 0;
-  const inputs = prompts.map((p) => {
+  const bestMatrix = cfg.pairs.strategy === 'best-matrix';
+  const inputs: CorrectionInput[] = prompts.map((p) => {
     const cands = candidatesFor(p, byPrompt.get(p.id) ?? [], cfg.pairs.use_human);
     candidates += cands.length;
-    return {
-      promptId: p.id,
-      prompt: p.prompt,
-      cands,
-      pairs: selectPairs(cands, { maxPairsPerPrompt: cfg.pairs.max_per_prompt, rng }),
-    };
+    for (const c of cands) prior.registerSource(sourceKey(c), c.tier);
+    const input: CorrectionInput = { promptId: p.id, prompt: p.prompt, pairs: [] };
+    if (p.category !== undefined) input.category = p.category;
+    if (bestMatrix) {
+      const pair = bestMatrixPair(cands);
+      input.pairs = pair ? [pair] : [];
+    } else {
+      const scored = cands.map((cand) => ({ cand, score: prior.score(p.category, sourcesOf(cand)) }));
+      input.pairs = selectPairs(scored, cfg.pairs.max_per_prompt);
+    }
+    return input;
   });
-  const mode = feedback.judge ? cfg.correction.mode : 'none';
+  const selected = inputs.reduce((n, x) => n + x.pairs.length, 0);
+  // The sft-distill baseline trusts the configured tiers outright: no judge, no human, no prior update.
+  const mode = bestMatrix || !feedback.judge ? 'none' : cfg.correction.mode;
   const corrected = await correctPairs(inputs, {
     mode,
     judge: feedback.judge,
     human: mode === 'ai+human' ? feedback.human : undefined,
     threshold: cfg.correction.threshold,
     fallback: cfg.correction.fallback,
+    judgeWeight: cfg.correction.judge_weight,
   });
-  const selfRanked =
-    cfg.pairs.self_rank && feedback.judge ? await rankSelfSamples(inputs, feedback.judge) : [];
-  const pairs = scalePairs([...corrected.pairs, ...selfRanked], {
-    alpha: cfg.pairs.alpha,
+  for (const o of corrected.observations) {
+    const [w, l] = [sourcesOf(o.winner), sourcesOf(o.loser)];
+    if (o.by === 'human') prior.observeHuman(o.category, w, l);
+    else prior.observeJudge(o.category, w, l, o.confidence);
+  }
+  const pairs = scalePairs(corrected.pairs, {
+    scale: cfg.pairs.scale && !bestMatrix,
     maxWeight: cfg.pairs.max_weight,
+    threshold: cfg.correction.threshold,
+    anchorConfidence: cfg.pairs.anchor_confidence,
   });
   const rows = pairs.map((p) => toPreferenceRow(p, { iteration, minibatch: iteration }));
-  return { pairs, rows, stats: corrected.stats, candidates };
-}
-
-/**
- * Pairs among the policy's own samples (equal tier, so the prior says nothing): consecutive samples are
- * compared by the judge in both orders and a decisive verdict orders them. Only the self-samples ablation
- * (iterative DPO without a matrix) uses this.
- */
-async function rankSelfSamples(
-  inputs: { promptId: string; prompt: string; cands: Candidate[] }[],
-  judge: Judge,
-): Promise<CorrectedPair[]> {
-  const out: CorrectedPair[] = [];
-  for (const inp of inputs) {
-    const own = inp.cands.filter((c) => c.source === 'policy');
-    for (let i = 0; i + 1 < own.length; i++) {
-      const [a, b] = [own[i], own[i + 1]];
-      const v = await compareBothOrders(judge, inp.prompt, a.text, b.text);
-      if (v.winner === 'tie') continue;
-      const [chosen, rejected] = v.winner === 'a' ? [a, b] : [b, a];
-      out.push({
-        promptId: inp.promptId,
-        prompt: inp.prompt,
-        chosen,
-        rejected,
-        decidedBy: 'ai',
-        priorAgrees: false,
-        tierGap: 1,
-        judgeVerdict: { judge: judge.name, winner: 'chosen', confidence: v.confidence, consistent: true },
-      });
-    }
-  }
-  return out;
+  return { pairs, rows, stats: corrected.stats, candidates, selected };
 }

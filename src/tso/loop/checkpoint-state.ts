@@ -1,4 +1,5 @@
 // What a checkpoint holds besides the weights: enough to continue the run exactly where it stopped.
+import type { PriorState } from '../calibrated-prior.js';
 import type { OracleFeedbackState } from '../oracle-feedback.js';
 
 export interface CheckpointState {
@@ -15,6 +16,8 @@ export interface CheckpointState {
   policy_sha256: string;
   optimizer_sha256: string;
   oracle?: OracleFeedbackState;
+  /** The calibrated prior's evidence (its fit is a pure function of it). */
+  prior?: PriorState;
   /** Mini-batch RNG streams are derived from (seed, purpose, index); the seed is the RNG state. */
   seed: number;
   totals: { pairs: number; disputes: number; human_labels: number; missing: number };

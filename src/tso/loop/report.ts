@@ -1,5 +1,6 @@
 // The run's record for people: report.json (machine-readable headline numbers), report.md, and an SVG
 // chart of held-out gold reward and exact-match per iteration.
+import { runDiagnostics } from './diagnostics.js';
 import type { LoopResult } from './run-loop.js';
 import type { RunConfig } from './run-config.js';
 import type { RunDir } from './run-dir.js';
@@ -39,6 +40,8 @@ export function buildReport(dir: RunDir, r: ReportInput) {
       win_rate_vs_initial: res.final.win_rate_vs_baseline,
       kl_to_initial: res.final.kl_to_baseline,
     },
+    /** Did TSO's parts do their jobs: pooled pair diagnostics (gold used only to measure). */
+    diagnostics: runDiagnostics(res.iterations.map((it) => it.diagnostics).filter((d) => d !== undefined)),
     pairs_total: res.totals.pairs,
     disputes: res.totals.disputes,
     human_labels: res.totals.human_labels,
@@ -64,6 +67,7 @@ export function buildReport(dir: RunDir, r: ReportInput) {
       missing: it.missing.length,
       refresh_acks: it.refresh_acks,
       wall_s: Math.round(it.wall_s * 10) / 10,
+      diagnostics: it.diagnostics,
     })),
     events: res.events,
     paths: {
@@ -90,6 +94,11 @@ export function reportMarkdown(rep: Report): string {
       `win rate vs the initial policy ${pct(rep.final.win_rate_vs_initial)}, KL to it ${num(rep.final.kl_to_initial)}.`,
     '',
     `${rep.iterations} mini-batches, ${rep.steps} optimizer steps, ${rep.pairs_total} pairs, ${rep.disputes} disputes, ${rep.human_labels} human labels (${rep.human_source}), ${rep.wall_s} s.`,
+    '',
+    `Pairs measured against gold after the fact: label accuracy ${pct(rep.diagnostics.pair_label_accuracy ?? undefined)}, ` +
+      `gold ties ${pct(rep.diagnostics.pair_tie_rate ?? undefined)}, inverted ${pct(rep.diagnostics.pair_inverted_rate ?? undefined)}, ` +
+      `chosen exact ${pct(rep.diagnostics.chosen_exact_rate ?? undefined)}; human labels ${pct(rep.diagnostics.human_label_share ?? undefined)} of pairs; ` +
+      `dual clip bound on ${pct(rep.diagnostics.clipped_chosen ?? undefined)} (chosen) / ${pct(rep.diagnostics.clipped_rejected ?? undefined)} (rejected) of pairs.`,
     '',
     '| iteration | pairs | disputes | human | prior–AI agree | AI–human agree | loss | gold reward | exact-match |',
     '|---|---|---|---|---|---|---|---|---|',

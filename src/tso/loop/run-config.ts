@@ -62,39 +62,60 @@ export const RunConfigSchema = z.strictObject({
   correction: z
     .strictObject({
       mode: z.enum(['none', 'ai', 'ai+human']).default('ai+human'),
-      threshold: z.number().min(0).max(1).default(0.7),
-      fallback: z.enum(['drop', 'trust-ai', 'trust-prior']).default('trust-prior'),
+      /** Combined (prior + judge) confidence at or above which a pair is decided without a human. */
+      threshold: z.number().gt(0.5).lt(1).default(0.7),
+      /** What an unresolved dispute becomes (src/tso/correction.ts). */
+      fallback: z.enum(['posterior', 'drop', 'trust-ai', 'trust-prior']).default('posterior'),
+      /** κ: weight of the judge's log-odds against the prior's. */
+      judge_weight: z.number().min(0).default(1),
       human: Human.default({ source: 'oracle', budget_per_iteration: 16 }),
     })
     .default({
       mode: 'ai+human',
       threshold: 0.7,
-      fallback: 'trust-prior',
+      fallback: 'posterior',
+      judge_weight: 1,
       human: { source: 'oracle', budget_per_iteration: 16 },
     }),
+  /** The calibrated prior (src/tso/calibrated-prior.ts): Bradley–Terry over sources, per category. */
+  prior: z
+    .strictObject({
+      /** Pseudo-comparisons per pair of configured tiers. */
+      strength: z.number().min(0).default(4),
+      /** Share of them the better-tiered source wins. */
+      belief: z.number().min(0.5).lt(1).default(0.75),
+      /** Multiplier of observed evidence at each new mini-batch. */
+      decay: z.number().min(0).max(1).default(0.5),
+      /** Comparisons one human label counts for. */
+      human_weight: z.number().min(0).default(3),
+      /** Comparisons one AI verdict of confidence 1 counts for. */
+      ai_weight: z.number().min(0).default(1),
+      /** Log-strength bonus per e-fold of sources that wrote the same answer. */
+      agreement: z.number().min(0).default(0.5),
+    })
+    .default({ strength: 4, belief: 0.75, decay: 0.5, human_weight: 3, ai_weight: 1, agreement: 0.5 }),
   pairs: z
     .strictObject({
       max_per_prompt: z.number().int().min(1).default(4),
-      alpha: z.number().min(0).default(0.5),
+      /** Upper bound of a pair's weight (a human-decided pair gets it). */
       max_weight: z.number().min(1).default(2),
+      /** Judge confidence at or above which its chosen response counts as verified (NLL anchor). */
+      anchor_confidence: z.number().min(0).max(1).default(0.8),
       /** Include human responses in the pool (ablation switch). */
       use_human: z.boolean().default(true),
-      /** Also pair the policy's own samples, ordered by the AI judge (the self-samples-only ablation). */
-      self_rank: z.boolean().default(false),
       /**
        * 'tso': calibrated-prior pair selection with correction (the method). 'best-matrix': one pair per
        * prompt whose chosen side is the best matrix answer by configured tier (the sft-distill baseline).
        */
       strategy: z.enum(['tso', 'best-matrix']).default('tso'),
-      /** Scale pair weights by prior gap and feedback confidence (false: every weight is 1; ablation). */
+      /** Scale pair weights by the final confidence (false: every weight is 1; ablation). */
       scale: z.boolean().default(true),
     })
     .default({
       max_per_prompt: 4,
-      alpha: 0.5,
       max_weight: 2,
+      anchor_confidence: 0.8,
       use_human: true,
-      self_rank: false,
       strategy: 'tso',
       scale: true,
     }),

@@ -7,9 +7,11 @@ import { sha256Hex } from '../../model/weights-codec.js';
 import type { HumanFeedback } from '../correction.js';
 import type { CorrectionStats } from '../correction.js';
 import type { OracleFeedbackState } from '../oracle-feedback.js';
+import { CalibratedPrior } from '../calibrated-prior.js';
 import { hash53 } from '../rng.js';
 import { buildPairs, type LoopPrompt } from './build-pairs.js';
 import type { CheckpointState } from './checkpoint-state.js';
+import { iterationDiagnostics, type GoldScorer, type IterationDiagnostics } from './diagnostics.js';
 import type { GenerateResult, MissingWork, NodeEvent, TrainingPort } from './port.js';
 import type { RunConfig } from './run-config.js';
 import type { RunDir } from './run-dir.js';
@@ -38,6 +40,8 @@ export interface LoopHooks {
   exportPolicy(weights: Uint8Array, dir: string, meta: Record<string, unknown>): Promise<void>;
   human?: StatefulHuman;
   onProgress?(e: ProgressEvent): void;
+  /** The task's gold scorer, for diagnostics only (measuring pairs after the fact). */
+  gold?: GoldScorer;
 }
 
 export interface IterationRecord {
@@ -45,6 +49,8 @@ export interface IterationRecord {
   prompts: number;
   responses: number;
   candidates: number;
+  /** Pairs selected before correction. */
+  selected: number;
   pairs: number;
   correction: CorrectionStats;
   missing: MissingWork[];
@@ -56,6 +62,7 @@ export interface IterationRecord {
   /** Replicas that acknowledged the refreshed reference. */
   refresh_acks: string[];
   eval?: EvalSummary;
+  diagnostics: IterationDiagnostics;
   wall_s: number;
 }
 
@@ -115,6 +122,15 @@ export async function runTso(
     hooks.onProgress?.({ phase, minibatch, of: total });
   let state: CheckpointState;
   let initial: EvalSummary;
+  const p = cfg.prior;
+  const prior = new CalibratedPrior({
+    strength: p.strength,
+    belief: p.belief,
+    decay: p.decay,
+    humanWeight: p.human_weight,
+    judgeWeight: p.ai_weight,
+    agreement: p.agreement,
+  });
   const iterations: IterationRecord[] = [];
   const events: NodeEvent[] = [];
   if (opts.resume) {
@@ -125,6 +141,7 @@ export async function runTso(
     );
     await port.restore({ weights, optimizer, version: state.reference_version });
     if (state.oracle) hooks.human?.setState?.(state.oracle);
+    if (state.prior) prior.setState(state.prior);
     for (const [file, n] of Object.entries({
       'pairs.jsonl': state.rows.pairs,
       'steps.jsonl': state.rows.steps,
@@ -133,11 +150,11 @@ export async function runTso(
     })) {
       await dir.truncateJsonl(file, n);
     }
-    const prior = await dir.readJson<{ initial: EvalSummary; iterations: IterationRecord[] }>(
+    const history = await dir.readJson<{ initial: EvalSummary; iterations: IterationRecord[] }>(
       'checkpoint/history.json',
     );
-    initial = prior.initial;
-    iterations.push(...prior.iterations);
+    initial = history.initial;
+    iterations.push(...history.iterations);
   } else {
     await dir.init();
     progress('evaluate', 0);
@@ -170,27 +187,42 @@ export async function runTso(
   let lastEval: EvalSummary = iterations.at(-1)?.eval ?? initial;
   for (let i = state.minibatches_done; i < total; i++) {
     const t0 = performance.now();
+    const wall: Record<string, number> = {};
+    // Wall time per phase, for the diagnostics (where an iteration's time goes).
+    const timed = async <T>(phase: string, f: () => Promise<T>): Promise<T> => {
+      const s0 = performance.now();
+      try {
+        return await f();
+      } finally {
+        wall[phase] = (wall[phase] ?? 0) + (performance.now() - s0) / 1000;
+      }
+    };
     hooks.human?.beginIteration?.(i);
     const prompts = promptsFor(cfg, data.train, i);
     progress('generate', i);
-    const gen = offline.get(i) ?? (await generateFor(port, cfg, i, prompts));
+    const gen = offline.get(i) ?? (await timed('generate', () => generateFor(port, cfg, i, prompts)));
     progress('pairs', i);
-    const built = await buildPairs(cfg, i, prompts, gen.responses, {
-      judge: cfg.correction.mode === 'none' ? undefined : port.judge(),
-      human: hooks.human,
-    });
+    const built = await timed('pairs', () =>
+      buildPairs(cfg, i, prompts, gen.responses, {
+        judge: cfg.correction.mode === 'none' ? undefined : port.judge(),
+        human: hooks.human,
+        prior,
+      }),
+    );
     await dir.appendJsonl('pairs.jsonl', built.rows satisfies PreferencePair[]);
     progress('reference', i);
-    const withRef = await withReference(port, built.pairs);
-    const steps = await trainPairs(port, cfg, i, withRef, state.steps_done, (step) =>
-      hooks.onProgress?.({ phase: 'train', minibatch: i, of: total, step }),
+    const withRef = await timed('reference', () => withReference(port, built.pairs));
+    const steps = await timed('train', () =>
+      trainPairs(port, cfg, i, withRef, state.steps_done, (step) =>
+        hooks.onProgress?.({ phase: 'train', minibatch: i, of: total, step }),
+      ),
     );
     await dir.appendJsonl('steps.jsonl', steps);
     let refVersion = state.reference_version;
     let acks: string[] = [];
     if (cfg.reference === 'iterative') {
       progress('refresh', i);
-      const r = await port.refreshReference(`v${i + 1}`);
+      const r = await timed('refresh', () => port.refreshReference(`v${i + 1}`));
       refVersion = r.version;
       acks = r.acks;
     }
@@ -199,10 +231,22 @@ export async function runTso(
     const isLast = i === total - 1;
     let evalSummary: EvalSummary | undefined;
     if (isLast || (i + 1) % cfg.eval.every === 0) {
-      evalSummary = await hooks.evaluate(snap.weights, i + 1);
+      evalSummary = await timed('evaluate', () => hooks.evaluate(snap.weights, i + 1));
       lastEval = evalSummary;
-      await dir.appendJsonl('metrics.jsonl', [{ iteration: i + 1, phase: 'minibatch', ...evalSummary }]);
     }
+    const diagnostics = iterationDiagnostics({
+      pairs: built.pairs,
+      trainPairs: withRef,
+      steps,
+      stats: built.stats,
+      selected: built.selected,
+      prior,
+      gold: hooks.gold,
+      phaseWallS: wall,
+    });
+    await dir.appendJsonl('metrics.jsonl', [
+      { iteration: i + 1, phase: 'minibatch', ...(evalSummary ?? {}), diagnostics },
+    ]);
     const newEvents = port.drainEvents();
     events.push(...newEvents);
     await dir.appendJsonl('events.jsonl', newEvents);
@@ -212,6 +256,7 @@ export async function runTso(
       prompts: prompts.length,
       responses: gen.responses.length,
       candidates: built.candidates,
+      selected: built.selected,
       pairs: built.pairs.length,
       correction: stats,
       missing: gen.missing,
@@ -222,6 +267,7 @@ export async function runTso(
       reference_version: refVersion,
       refresh_acks: acks,
       eval: evalSummary,
+      diagnostics,
       wall_s: (performance.now() - t0) / 1000,
     });
     progress('checkpoint', i);
@@ -232,13 +278,14 @@ export async function runTso(
       rows: {
         pairs: state.rows.pairs + built.rows.length,
         steps: state.rows.steps + steps.length,
-        metrics: state.rows.metrics + (evalSummary ? 1 : 0),
+        metrics: state.rows.metrics + 1,
         events: state.rows.events + newEvents.length,
       },
       reference_version: refVersion,
       policy_sha256: sha256Hex(snap.weights),
       optimizer_sha256: sha256Hex(snap.optimizer),
       oracle: hooks.human?.getState?.(),
+      prior: prior.getState(),
       totals: {
         pairs: state.totals.pairs + built.pairs.length,
         disputes: state.totals.disputes + stats.disputes,

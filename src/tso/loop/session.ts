@@ -7,7 +7,7 @@ import { decodeWeights } from '../../model/weights-codec.js';
 import { evaluatePolicy, metricsOnly } from '../evaluate.js';
 import { OracleFeedback } from '../oracle-feedback.js';
 import { QueueFeedback } from '../queue-feedback.js';
-import { makeDataset, makeSplit } from '../task/index.js';
+import { goldScore, makeDataset, makeSplit, parseTaskPrompt } from '../task/index.js';
 import type { LoopPrompt } from './build-pairs.js';
 import type { LoopHooks, ProgressEvent, StatefulHuman } from './run-loop.js';
 import type { RunConfig } from './run-config.js';
@@ -59,7 +59,7 @@ export async function modelHooks(
   cfg: RunConfig,
   data: RunData,
   initialPolicyDir: string,
-): Promise<Pick<LoopHooks, 'evaluate' | 'exportPolicy'> & { dispose(): void }> {
+): Promise<Pick<LoopHooks, 'evaluate' | 'exportPolicy' | 'gold'> & { dispose(): void }> {
   const { model: baseline } = await loadModel(initialPolicyDir, false);
   let baselineResponses: string[] | undefined;
   const withModel = async <T>(weights: Uint8Array, f: (m: GPT) => Promise<T> | T): Promise<T> => {
@@ -88,6 +88,8 @@ export async function modelHooks(
         weights,
         async (m) => void (await saveModel(m, out, { weightVersion: String(meta.run_id ?? ''), meta })),
       ),
+    // Diagnostics only: scores prompts the task parses, nothing else.
+    gold: (prompt, response) => (parseTaskPrompt(prompt) ? goldScore(prompt, response) : undefined),
     dispose: () => baseline.dispose(),
   };
 }
