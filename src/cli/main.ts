@@ -1,6 +1,7 @@
 // The `tso` command line. Each subcommand lives in its own file; errors print one clear line.
 import { Command, CommanderError } from 'commander';
 import { quietUnlessConfigured } from '../util/log.js';
+import { ablateCellCommand } from './ablate-cell-command.js';
 import { ablateCommand } from './ablate-command.js';
 import { benchCommand } from './bench-command.js';
 import { demoCommand } from './demo-command.js';
@@ -18,7 +19,7 @@ const program = new Command('tso')
   .exitOverride()
   .hook('preAction', (_program, action) => {
     // Actors and runs log at info level; one-shot commands only show warnings (TSO_LOG_LEVEL overrides).
-    if (['status', 'generate', 'bench', 'eval', 'ablate', 'pretrain'].includes(action.name()))
+    if (['status', 'generate', 'bench', 'eval', 'ablate', 'ablate-cell', 'pretrain'].includes(action.name()))
       quietUnlessConfigured();
   });
 
@@ -31,6 +32,7 @@ program.addCommand(resumeCommand());
 program.addCommand(statusCommand());
 program.addCommand(demoCommand());
 program.addCommand(ablateCommand());
+program.addCommand(ablateCellCommand(), { hidden: true }); // one cell of `tso ablate`, in its own process
 program.addCommand(pretrainCommand());
 program.addCommand(evalCommand());
 

@@ -2,6 +2,7 @@
 // cluster. It is the single-process reference the cluster must match, and what `tso ablate` runs.
 import { loadConfigFile } from '../config/load-config.js';
 import { makeJudge } from '../judges/make-judge.js';
+import type { Judge } from '../judges/types.js';
 import { DEFAULT_ADAMW } from '../model/adamw.js';
 import { loadModel } from '../model/checkpoint.js';
 import { LocalPort, type LocalGenerator } from '../tso/local-port.js';
@@ -20,6 +21,8 @@ export interface LocalRunOptions {
   /** Print progress lines. */
   progress?: boolean;
   resume?: boolean;
+  /** Replaces the judge node's judge (the oracle-labels ablation's gold-scorer upper bound). */
+  judge?: Judge;
 }
 
 export async function runLocal(cfg: ClusterConfig, o: LocalRunOptions): Promise<Report> {
@@ -39,7 +42,7 @@ export async function runLocal(cfg: ClusterConfig, o: LocalRunOptions): Promise<
     generators.push({ name, tier: n.tier!, model: (await loadModel(n.model!, false)).model });
   }
   const judgeNode = nodes.find((n) => n.role === 'judge');
-  const judge = judgeNode?.judge ? await makeJudge(judgeNode.judge) : undefined;
+  const judge = o.judge ?? (judgeNode?.judge ? await makeJudge(judgeNode.judge) : undefined);
   const policy = (await loadModel(policyNode.model, true)).model;
   const reference = (await loadModel(policyNode.model, false)).model;
   const opt = run.optimizer;
