@@ -2,12 +2,12 @@
 // cluster. It is the single-process reference the cluster must match, and what `tso ablate` runs.
 import { loadConfigFile } from '../config/load-config.js';
 import { makeJudge } from '../judges/make-judge.js';
-import { DEFAULT_ADAMW } from '../model/adamw.js';
 import { loadModel } from '../model/checkpoint.js';
 import { LocalPort, type LocalGenerator } from '../tso/local-port.js';
 import type { RunConfig } from '../tso/loop/run-config.js';
 import { RunDir } from '../tso/loop/run-dir.js';
 import { runTso } from '../tso/loop/run-loop.js';
+import { optimizerOptionsOf } from '../tso/loop/train-pairs.js';
 import { writeReport, type NodeSummary, type Report } from '../tso/loop/report.js';
 import { humanSource, modelHooks, prepareData, progressPrinter } from '../tso/loop/session.js';
 import type { ClusterConfig } from './cluster-config.js';
@@ -42,14 +42,13 @@ export async function runLocal(cfg: ClusterConfig, o: LocalRunOptions): Promise<
   const judge = judgeNode?.judge ? await makeJudge(judgeNode.judge) : undefined;
   const policy = (await loadModel(policyNode.model, true)).model;
   const reference = (await loadModel(policyNode.model, false)).model;
-  const opt = run.optimizer;
   const port = new LocalPort({
     policy,
     reference,
     generators,
     judge,
     replicas,
-    optimizer: { ...DEFAULT_ADAMW, lr: opt.lr, weightDecay: opt.weight_decay, clipNorm: opt.clip_norm },
+    optimizer: optimizerOptionsOf(run),
     policyName: policyNode.model_name ?? policyNode.model.split('/').pop(),
     generateBatch: policyNode.generate_batch,
   });

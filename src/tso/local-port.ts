@@ -11,7 +11,7 @@ import type { GPT } from '../model/gpt.js';
 import { encodePairsForScoring, promptIds, responseText } from '../model/prompt-format.js';
 import { deriveSeed } from '../model/seeded-normal.js';
 import { decodeWeights, encodeWeights } from '../model/weights-codec.js';
-import { preferenceGradient, sequenceLogProbs, type LossConfig } from './dpo-step.js';
+import { preferenceGradient, sequenceLogProbs, shardBatch, type LossConfig } from './dpo-step.js';
 import type {
   GenerateRequest,
   GenerateResult,
@@ -21,6 +21,7 @@ import type {
   TrainPair,
   TrainStepResult,
 } from './loop/port.js';
+import { combineShardMetrics } from './preference-metrics.js';
 import { policyTier } from './prior.js';
 import { hash53 } from './rng.js';
 
@@ -146,17 +147,8 @@ export class LocalPort implements TrainingPort {
     const ranges = shardRanges(pairs.length, this.o.replicas);
     const block = this.o.policy.config.blockSize;
     const results = ranges.map(([a, b]) => {
-      const shard = pairs.slice(a, b);
-      const seqs = encodePairsForScoring(
-        [
-          ...shard.map((p) => ({ prompt: p.prompt, response: p.chosen })),
-          ...shard.map((p) => ({ prompt: p.prompt, response: p.rejected })),
-        ],
-        block,
-      );
-      const ref = Float32Array.from([...shard.map((p) => p.refChosen), ...shard.map((p) => p.refRejected)]);
-      const weights = Float32Array.from(shard.map((p) => (p.weight > 0 ? p.weight : 1)));
-      return preferenceGradient(this.o.policy, { seqs, weights }, ref, loss);
+      const { batch, ref } = shardBatch(pairs.slice(a, b), block);
+      return preferenceGradient(this.o.policy, batch, ref, loss);
     });
     const sizes = ranges.map(([a, b]) => b - a);
     this.opt.apply(
@@ -168,19 +160,12 @@ export class LocalPort implements TrainingPort {
     this.steps++;
     const n = pairs.length;
     const wmean = (f: (i: number) => number) => results.reduce((acc, _, i) => acc + f(i) * sizes[i], 0) / n;
-    const m = (i: number) => results[i].metrics;
     return {
       loss: wmean((i) => results[i].loss),
-      metrics: {
-        rewardAccuracy: wmean((i) => m(i).rewardAccuracy),
-        margin: wmean((i) => m(i).margin),
-        chosenReward: wmean((i) => m(i).chosenReward),
-        rejectedReward: wmean((i) => m(i).rejectedReward),
-        fractionClipped: wmean((i) => m(i).fractionClipped),
-        fractionChosenClipped: 0,
-        fractionRejectedClipped: 0,
-        pairs: n,
-      },
+      metrics: combineShardMetrics(
+        results.map((r) => r.metrics),
+        sizes,
+      ),
       checksums: { local: '' },
       reassigned: [],
     };

@@ -92,6 +92,7 @@ export class ClusterTrainer {
           eps: o.eps,
           weightDecay: o.weightDecay,
           clipNorm: o.clipNorm,
+          warmupSteps: o.warmupSteps ?? 0,
         }
       : undefined;
   }

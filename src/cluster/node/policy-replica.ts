@@ -6,13 +6,12 @@ import { AdamW, DEFAULT_ADAMW, NonFiniteGradientError } from '../../model/adamw.
 import { weightsChecksum } from '../../model/checkpoint.js';
 import type { GPT } from '../../model/gpt.js';
 import { decodeOptimizerState, encodeOptimizerState } from '../../model/optimizer-codec.js';
-import { encodePairsForScoring } from '../../model/prompt-format.js';
 import { decodeWeights, encodeWeights, sha256Hex } from '../../model/weights-codec.js';
-import { preferenceGradient, type LossConfig } from '../../tso/dpo-step.js';
+import { preferenceGradient, shardBatch } from '../../tso/dpo-step.js';
+import { metricsToWire } from '../../tso/preference-metrics.js';
 import {
   buckets,
   GrpcStatusError,
-  LossKind,
   publishMessage,
   status,
   subjects,
@@ -22,12 +21,7 @@ import {
 } from '../../transport/index.js';
 import type { GradientRequest, OptimizerOptions, Update, WeightsAnnounce } from '../../transport/index.js';
 import type { Logger } from '../../util/log.js';
-
-const LOSS_NAMES: Record<number, LossConfig['name']> = {
-  [LossKind.DUAL_CLIP]: 'dual-clip',
-  [LossKind.DPO]: 'dpo',
-  [LossKind.IPO]: 'ipo',
-};
+import { lossFromWire, pairFromWire } from '../loss-wire.js';
 
 export class PolicyReplica {
   opt: AdamW;
@@ -119,6 +113,7 @@ export class PolicyReplica {
             eps: options.eps || 1e-8,
             weightDecay: options.weightDecay,
             clipNorm: options.clipNorm,
+            warmupSteps: options.warmupSteps,
           }
         : this.opt.options;
     this.opt.dispose();
@@ -159,8 +154,8 @@ export class PolicyReplica {
   /** Gradient of this shard, published on NATS; the summary goes back over gRPC. */
   async computeGradients(req: GradientRequest) {
     if (req.pairs.length === 0) throw new GrpcStatusError(status.INVALID_ARGUMENT, 'empty shard');
-    if (!req.loss || !LOSS_NAMES[req.loss.kind])
-      throw new GrpcStatusError(status.INVALID_ARGUMENT, 'loss kind missing or unknown');
+    const loss = lossFromWire(req.loss);
+    if (!loss) throw new GrpcStatusError(status.INVALID_ARGUMENT, 'loss kind missing or unknown');
     if (req.expectedWeightVersion && req.expectedWeightVersion !== this.weightVersion) {
       throw new GrpcStatusError(
         status.FAILED_PRECONDITION,
@@ -168,35 +163,12 @@ export class PolicyReplica {
       );
     }
     await this.bind(req.runId);
-    const rows = [
-      ...req.pairs.map((p) => ({ prompt: p.prompt, response: p.chosen })),
-      ...req.pairs.map((p) => ({ prompt: p.prompt, response: p.rejected })),
-    ];
-    const seqs = encodePairsForScoring(rows, this.policy.config.blockSize);
-    const ref = Float32Array.from([
-      ...req.pairs.map((p) => p.refChosenLogprob),
-      ...req.pairs.map((p) => p.refRejectedLogprob),
-    ]);
-    const weights = Float32Array.from(req.pairs.map((p) => (p.weight > 0 ? p.weight : 1)));
-    const loss: LossConfig = {
-      name: LOSS_NAMES[req.loss.kind],
-      beta: req.loss.beta,
-      clipChosen: req.loss.clipChosen || Infinity,
-      clipRejected: req.loss.clipRejected || Infinity,
-      sftWeight: req.loss.sftWeight,
-    };
-    const r = preferenceGradient(this.policy, { seqs, weights }, ref, loss);
+    const { batch, ref } = shardBatch(req.pairs.map(pairFromWire), this.policy.config.blockSize);
+    const r = preferenceGradient(this.policy, batch, ref, loss);
     const grad = new Uint8Array(r.grad.buffer, r.grad.byteOffset, r.grad.byteLength);
     const checksum = sha256Hex(grad);
     const subject = subjects.grad(req.runId, req.step, req.replica);
-    const m = r.metrics;
-    const metrics = {
-      reward_accuracy: m.rewardAccuracy,
-      margin: m.margin,
-      chosen_reward: m.chosenReward,
-      rejected_reward: m.rejectedReward,
-      clip_fraction: m.fractionClipped,
-    };
+    const metrics = metricsToWire(r.metrics);
     await publishMessage(this.nc, subject, 'tso.v1.GradientShard', {
       runId: req.runId,
       step: req.step,
