@@ -17,6 +17,7 @@ import type {
   GenerateResult,
   GeneratedResponse,
   NodeEvent,
+  RestoreReference,
   TrainingPort,
   TrainPair,
   TrainStepResult,
@@ -80,10 +81,13 @@ export class LocalPort implements TrainingPort {
   private opt: AdamW;
   private version = 'v0';
   private steps = 0;
+  /** The policy as the run starts (v0): a fixed reference is put back to it on restore. */
+  private readonly initial: Float32Array[];
 
   constructor(private readonly o: LocalPortOptions) {
     this.opt = new AdamW(o.policy.vars, o.policy.specs, o.optimizer);
     o.reference.copyFrom(o.policy);
+    this.initial = o.policy.getWeights();
   }
 
   judge(): Judge | undefined {
@@ -185,10 +189,13 @@ export class LocalPort implements TrainingPort {
     };
   }
 
-  async restore(s: { weights: Uint8Array; optimizer: Uint8Array; version: string }): Promise<void> {
+  async restore(
+    s: { weights: Uint8Array; optimizer: Uint8Array; version: string },
+    opts?: { reference?: RestoreReference },
+  ): Promise<void> {
     const { values } = decodeWeights(s.weights);
     this.o.policy.setWeights(values);
-    this.o.reference.setWeights(values);
+    this.o.reference.setWeights(opts?.reference === 'initial' ? this.initial : values);
     this.opt.setState(decodeOptimizerState(s.optimizer));
     this.version = s.version;
   }

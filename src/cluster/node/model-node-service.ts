@@ -180,7 +180,13 @@ export function modelNodeService(d: ModelNodeDeps): ServiceRegistration {
     snapshot: (req) => needReplica(d).snapshot(req.runId, req.version, req.includeOptimizer),
 
     restore: async (req) => {
-      const r = await needReplica(d).restore(req.runId, req.version, req.optimizerObject, req.optimizer);
+      const r = await needReplica(d).restore(
+        req.runId,
+        req.version,
+        req.optimizerObject,
+        req.optimizer,
+        req.referenceVersion,
+      );
       d.onWeights?.(req.version);
       return { version: req.version, checksum: r.checksum, optimizerStep: r.step };
     },

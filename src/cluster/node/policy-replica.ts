@@ -82,28 +82,38 @@ export class PolicyReplica {
     })();
   }
 
-  /** Loads policy and reference from a stored version (+ optimizer state or a fresh optimizer). */
+  /**
+   * Loads the policy from a stored version and the reference from `referenceVersion` (empty: the
+   * same version), plus optimizer state or a fresh optimizer.
+   */
   async restore(
     runId: string,
     version: string,
     optimizerObject: string,
     options?: OptimizerOptions,
+    referenceVersion = '',
   ): Promise<{ checksum: string; step: number }> {
     const store = await this.storeFor(runId);
-    const { data } = await store.getVersion(version); // verifies SHA-256
-    const { header, values } = decodeWeights(data);
-    if (JSON.stringify(header.config) !== JSON.stringify(this.policy.config)) {
-      throw new GrpcStatusError(
-        status.FAILED_PRECONDITION,
-        `version ${version} has a different model config than this replica`,
-      );
-    }
+    const load = async (v: string) => {
+      const { data } = await store.getVersion(v); // verifies SHA-256
+      const { header, values } = decodeWeights(data);
+      if (JSON.stringify(header.config) !== JSON.stringify(this.policy.config)) {
+        throw new GrpcStatusError(
+          status.FAILED_PRECONDITION,
+          `version ${v} has a different model config than this replica`,
+        );
+      }
+      return values;
+    };
+    const values = await load(version);
+    const refVersion = referenceVersion || version;
+    const refValues = refVersion === version ? values : await load(refVersion);
     const optimizerState = optimizerObject
       ? decodeOptimizerState((await store.getVersion(optimizerObject)).data)
       : undefined;
     // Everything verified: now change state.
     this.policy.setWeights(values);
-    this.reference.setWeights(values);
+    this.reference.setWeights(refValues);
     const adam: AdamWOptions =
       options && options.lr > 0
         ? {
@@ -120,7 +130,7 @@ export class PolicyReplica {
     this.opt = new AdamW(this.policy.vars, this.policy.specs, adam);
     if (optimizerState) this.opt.setState(optimizerState);
     this.weightVersion = version;
-    this.referenceVersion = version;
+    this.referenceVersion = refVersion;
     await this.bind(runId);
     this.log.info({ version, optimizerObject, step: this.opt.step }, 'restored');
     return { checksum: weightsChecksum(this.policy), step: this.opt.step };
