@@ -11,7 +11,12 @@ import { optimizerOptionsOf } from '../tso/loop/train-pairs.js';
 import { writeReport, type NodeSummary, type Report } from '../tso/loop/report.js';
 import { humanSource, modelHooks, prepareData, progressPrinter } from '../tso/loop/session.js';
 import type { ClusterConfig } from './cluster-config.js';
-import { NodeConfigSchema, type NodeConfig } from './node/node-config.js';
+import {
+  checkNodeConfig,
+  NodeConfigSchema,
+  samplingOverrideOf,
+  type NodeConfig,
+} from './node/node-config.js';
 
 export interface LocalRunOptions {
   runDir: string;
@@ -26,7 +31,11 @@ export async function runLocal(cfg: ClusterConfig, o: LocalRunOptions): Promise<
   const t0 = performance.now();
   const run = o.run ?? cfg.run;
   const nodes: NodeConfig[] = [];
-  for (const f of cfg.nodes) nodes.push(await loadConfigFile(f, NodeConfigSchema));
+  for (const f of cfg.nodes) {
+    const n = await loadConfigFile(f, NodeConfigSchema);
+    checkNodeConfig(n, f);
+    nodes.push(n);
+  }
   const policyNode = nodes.find((n) => n.role === 'policy');
   if (!policyNode?.model) throw new Error('the cluster config lists no policy node with a model');
   const replicas = Math.max(1, nodes.filter((n) => n.role === 'policy').length);
@@ -36,7 +45,12 @@ export async function runLocal(cfg: ClusterConfig, o: LocalRunOptions): Promise<
     const name = n.model_name ?? n.model!.split('/').pop()!;
     if (seenModels.has(name)) continue; // replicas of one model are fail-over targets in the cluster
     seenModels.add(name);
-    generators.push({ name, tier: n.tier!, model: (await loadModel(n.model!, false)).model });
+    generators.push({
+      name,
+      tier: n.tier!,
+      model: (await loadModel(n.model!, false)).model,
+      sampling: samplingOverrideOf(n),
+    });
   }
   const judgeNode = nodes.find((n) => n.role === 'judge');
   const judge = judgeNode?.judge ? await makeJudge(judgeNode.judge) : undefined;

@@ -5,7 +5,7 @@ import { shardRanges } from '../bench/workload.js';
 import type { Judge } from '../judges/types.js';
 import { AdamW, type AdamWOptions } from '../model/adamw.js';
 import { decodeOptimizerState, encodeOptimizerState } from '../model/optimizer-codec.js';
-import { answerOptions, generate } from '../model/generate.js';
+import { answerOptions, effectiveSampling, generate, type SamplingOverride } from '../model/generate.js';
 import { averageGradients } from '../model/gradients.js';
 import type { GPT } from '../model/gpt.js';
 import { encodePairsForScoring, promptIds, responseText } from '../model/prompt-format.js';
@@ -30,6 +30,8 @@ export interface LocalGenerator {
   name: string;
   tier: number;
   model: GPT;
+  /** The node's sampling override (node config `sampling`), applied as the cluster node applies it. */
+  sampling?: SamplingOverride;
 }
 
 export interface LocalPortOptions {
@@ -110,23 +112,17 @@ export class LocalPort implements TrainingPort {
       source: 'generator' | 'policy',
       tier: number,
       version: string,
+      override?: SamplingOverride,
     ) => {
       if (n === 0) return;
       const seed = seedOf(name);
-      for (const r of generateLikeNode(model, req, n, seed, batch)) {
-        responses.push({
-          ...r,
-          source,
-          tier,
-          node: name,
-          model: name,
-          weightVersion: version,
-          sampling: { ...req.sampling, seed },
-        });
+      const sampling = effectiveSampling({ ...req.sampling, seed }, override);
+      for (const r of generateLikeNode(model, { ...req, sampling }, n, seed, batch)) {
+        responses.push({ ...r, source, tier, node: name, model: name, weightVersion: version, sampling });
       }
     };
     for (const g of this.o.generators)
-      add(g.name, g.model, req.samplesPerNode, 'generator', g.tier, 'static');
+      add(g.name, g.model, req.samplesPerNode, 'generator', g.tier, 'static', g.sampling);
     add(
       this.o.policyName ?? 'policy',
       this.o.policy,
