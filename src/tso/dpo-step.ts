@@ -105,6 +105,8 @@ export function preferenceGradient(
   const n = pairCount(batch);
   if (refLogProbs.length !== 2 * n)
     throw new Error(`expected ${2 * n} reference log-probs, got ${refLogProbs.length}`);
+  if (batch.anchors && batch.anchors.length !== n)
+    throw new Error(`anchors has length ${batch.anchors.length} but there are ${n} pairs`);
   const ids = tf.tensor2d(batch.seqs.ids, [batch.seqs.rows, batch.seqs.seqLen], 'int32');
   const mask = tf.tensor2d(batch.seqs.mask, [batch.seqs.rows, batch.seqs.seqLen], 'float32');
   const ref = tf.tensor1d(refLogProbs, 'float32');
@@ -113,8 +115,6 @@ export function preferenceGradient(
   const lens = responseLengths(batch.seqs, 2 * n);
   const chosenLengths = tf.tensor1d(lens.subarray(0, n));
   const rejectedLengths = tf.tensor1d(lens.subarray(n));
-  if (batch.anchors && batch.anchors.length !== n)
-    throw new Error(`anchors has length ${batch.anchors.length} but there are ${n} pairs`);
   const clips =
     loss.name === 'dual-clip'
       ? { clipChosen: loss.clipChosen, clipRejected: loss.clipRejected, clipUnits: loss.clipUnits }

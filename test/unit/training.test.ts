@@ -177,9 +177,11 @@ describe('anchor mask, zero weights and the sft loss', () => {
     expect(one.loss).toBeCloseTo(pure.loss + alpha * sft0.loss, 5);
     const want = pure.grad.map((g, i) => g + alpha * sft0.grad[i]);
     expect(maxAbsDiff(one.grad, want)).toBeLessThanOrEqual(1e-5 * maxAbs(want));
+    const before = tf.memory().numTensors;
     expect(() => preferenceGradient(policy, { ...BATCH, anchors: new Float32Array(3) }, ref, DPO)).toThrow(
       /anchors has length 3 but there are 2 pairs/,
     );
+    expect(tf.memory().numTensors).toBe(before); // refused before any tensor exists
   });
 
   it("'sft' is the pair-weighted per-token NLL of the chosen responses and ignores the rejected ones", () => {
