@@ -30,13 +30,13 @@ export interface TrainerOptions {
 export class ClusterTrainer {
   /** Replicas holding the run's current weights, by node id. */
   private active: MemberRecord[] = [];
-  /** Stored version of the replicas' policy weights as of the last load/refresh (not counting later steps). */
+  /** The run's version as of the last load/refresh (what snapshot() reports). */
   private version = 'v0';
   /** Stored version the replicas hold as their reference (v0 for the whole run with a fixed reference). */
   private referenceVersion = 'v0';
-  /** Optimizer steps applied since the replicas' policy was last `version`. */
-  private stepsSinceVersion = 0;
-  private optimizerObject = '';
+  /** The stored policy (+ optimizer object) the replicas held `stepsSinceStored` steps ago. */
+  private stored = { version: 'v0', optimizerObject: '' };
+  private stepsSinceStored = 0;
   private optimizerOptions: AdamWOptions | undefined;
   private steps = 0;
   /** Snapshot names after a resume get a suffix: they restart from step 0 in a fresh store namespace. */
@@ -134,8 +134,8 @@ export class ClusterTrainer {
       throw new Error(`replicas disagree after loading ${version}: ${[...new Set(ok)].join(', ')}`);
     this.version = version;
     this.referenceVersion = referenceVersion;
-    this.stepsSinceVersion = 0;
-    this.optimizerObject = optimizerObject;
+    this.stored = { version, optimizerObject };
+    this.stepsSinceStored = 0;
     await this.t.store.setLatest(version);
   }
 
@@ -144,30 +144,32 @@ export class ClusterTrainer {
     await this.t.dir.refresh();
     const ids = new Set(this.activeReplicas().map((m) => m.nodeId));
     const fresh = this.t.dir.byRole(Role.POLICY).filter((m) => !ids.has(m.nodeId));
-    if (fresh.length > 0 && this.stepsSinceVersion > 0) {
+    if (fresh.length > 0 && this.stepsSinceStored > 0) {
       // The policy moved since `version` without a refresh (a fixed reference): store where it is now.
       const snap = await this.onAnyReplica('Snapshot', (c) =>
         c.snapshot({ runId: this.t.runId, version: `join-${this.snapshotName()}`, includeOptimizer: true }),
       );
-      this.version = snap.version;
-      this.optimizerObject = snap.optimizerObject;
-      this.stepsSinceVersion = 0;
+      this.stored = { version: snap.version, optimizerObject: snap.optimizerObject };
+      this.stepsSinceStored = 0;
     }
     for (const m of fresh) {
       try {
         await this.t.dir
           .modelNode(m)
-          .restore(this.restoreMessage(this.version, this.optimizerObject, this.referenceVersion), {
-            deadlineMs: 120_000,
-          });
+          .restore(
+            this.restoreMessage(this.stored.version, this.stored.optimizerObject, this.referenceVersion),
+            {
+              deadlineMs: 120_000,
+            },
+          );
         this.active.push(m);
         this.t.dir.event(
           m.nodeId,
           'joined',
-          `late replica ${m.nodeId} loaded ${this.version} and joined training`,
+          `late replica ${m.nodeId} loaded ${this.stored.version} and joined training`,
         );
       } catch (e) {
-        this.t.dir.markLost(m.nodeId, `could not load ${this.version}: ${(e as Error).message}`);
+        this.t.dir.markLost(m.nodeId, `could not load ${this.stored.version}: ${(e as Error).message}`);
       }
     }
   }
@@ -183,7 +185,7 @@ export class ClusterTrainer {
     if (r.refused) this.refusedSteps++;
     else {
       this.steps++;
-      this.stepsSinceVersion++;
+      this.stepsSinceStored++;
     }
     return r;
   }
@@ -214,8 +216,8 @@ export class ClusterTrainer {
       }
       this.version = version;
       this.referenceVersion = version;
-      this.stepsSinceVersion = 0;
-      this.optimizerObject = snap.optimizerObject;
+      this.stored = { version, optimizerObject: snap.optimizerObject };
+      this.stepsSinceStored = 0;
       return {
         version,
         sha256: snap.sha256,
