@@ -1,8 +1,17 @@
 // The public library surface of tso. Everything else is internal and may change.
 
 // Losses and metrics (pure functions over tfjs tensors).
-export { dpoLoss, ipoLoss, dualClipLoss, preferenceLoss, LOSS_NAMES } from './tso/losses.js';
-export type { PreferenceLogProbs, LossOptions, DualClipOptions, LossName } from './tso/losses.js';
+export {
+  dpoLoss,
+  ipoLoss,
+  dualClipLoss,
+  sftLoss,
+  preferenceLoss,
+  clipBounds,
+  LOSS_NAMES,
+  CLIP_UNITS,
+} from './tso/losses.js';
+export type { PreferenceLogProbs, LossOptions, DualClipOptions, LossName, ClipUnits } from './tso/losses.js';
 export { preferenceMetrics } from './tso/preference-metrics.js';
 export type { PreferenceMetrics } from './tso/preference-metrics.js';
 
@@ -19,7 +28,7 @@ export { generate } from './model/generate.js';
 export type { GenerateOptions, Generation } from './model/generate.js';
 export { sampleToken, GREEDY } from './model/sampling.js';
 export type { SamplingParams } from './model/sampling.js';
-export { AdamW, DEFAULT_ADAMW, NonFiniteGradientError } from './model/adamw.js';
+export { AdamW, DEFAULT_ADAMW, NonFiniteGradientError, warmupLr } from './model/adamw.js';
 export { computeFlatGradient, averageGradients } from './model/gradients.js';
 export { saveModel, loadModel, loadModelWeights, weightsChecksum } from './model/checkpoint.js';
 export { encodeWeights, decodeWeights, sha256Hex } from './model/weights-codec.js';

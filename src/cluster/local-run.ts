@@ -3,16 +3,21 @@
 import { loadConfigFile } from '../config/load-config.js';
 import { makeJudge } from '../judges/make-judge.js';
 import type { Judge } from '../judges/types.js';
-import { DEFAULT_ADAMW } from '../model/adamw.js';
 import { loadModel } from '../model/checkpoint.js';
 import { LocalPort, type LocalGenerator } from '../tso/local-port.js';
 import type { RunConfig } from '../tso/loop/run-config.js';
 import { RunDir } from '../tso/loop/run-dir.js';
 import { runTso } from '../tso/loop/run-loop.js';
+import { optimizerOptionsOf } from '../tso/loop/train-pairs.js';
 import { writeReport, type NodeSummary, type Report } from '../tso/loop/report.js';
 import { humanSource, modelHooks, prepareData, progressPrinter } from '../tso/loop/session.js';
 import type { ClusterConfig } from './cluster-config.js';
-import { NodeConfigSchema, type NodeConfig } from './node/node-config.js';
+import {
+  checkNodeConfig,
+  NodeConfigSchema,
+  samplingOverrideOf,
+  type NodeConfig,
+} from './node/node-config.js';
 
 export interface LocalRunOptions {
   runDir: string;
@@ -29,7 +34,11 @@ export async function runLocal(cfg: ClusterConfig, o: LocalRunOptions): Promise<
   const t0 = performance.now();
   const run = o.run ?? cfg.run;
   const nodes: NodeConfig[] = [];
-  for (const f of cfg.nodes) nodes.push(await loadConfigFile(f, NodeConfigSchema));
+  for (const f of cfg.nodes) {
+    const n = await loadConfigFile(f, NodeConfigSchema);
+    checkNodeConfig(n, f);
+    nodes.push(n);
+  }
   const policyNode = nodes.find((n) => n.role === 'policy');
   if (!policyNode?.model) throw new Error('the cluster config lists no policy node with a model');
   const replicas = Math.max(1, nodes.filter((n) => n.role === 'policy').length);
@@ -39,20 +48,24 @@ export async function runLocal(cfg: ClusterConfig, o: LocalRunOptions): Promise<
     const name = n.model_name ?? n.model!.split('/').pop()!;
     if (seenModels.has(name)) continue; // replicas of one model are fail-over targets in the cluster
     seenModels.add(name);
-    generators.push({ name, tier: n.tier!, model: (await loadModel(n.model!, false)).model });
+    generators.push({
+      name,
+      tier: n.tier!,
+      model: (await loadModel(n.model!, false)).model,
+      sampling: samplingOverrideOf(n),
+    });
   }
   const judgeNode = nodes.find((n) => n.role === 'judge');
   const judge = o.judge ?? (judgeNode?.judge ? await makeJudge(judgeNode.judge) : undefined);
   const policy = (await loadModel(policyNode.model, true)).model;
   const reference = (await loadModel(policyNode.model, false)).model;
-  const opt = run.optimizer;
   const port = new LocalPort({
     policy,
     reference,
     generators,
     judge,
     replicas,
-    optimizer: { ...DEFAULT_ADAMW, lr: opt.lr, weightDecay: opt.weight_decay, clipNorm: opt.clip_norm },
+    optimizer: optimizerOptionsOf(run),
     policyName: policyNode.model_name ?? policyNode.model.split('/').pop(),
     generateBatch: policyNode.generate_batch,
   });

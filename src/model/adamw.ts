@@ -11,6 +11,18 @@ export interface AdamWOptions {
   weightDecay: number;
   /** Global gradient-norm clip; 0 or Infinity turns it off. */
   clipNorm: number;
+  /** Linear lr warm-up over the first N optimizer steps (see warmupLr); 0 or absent turns it off. */
+  warmupSteps?: number;
+}
+
+/**
+ * The learning rate of optimizer step `step` (1-based): lr·step/N for step < N, then lr. A pure
+ * function of the step index, which the optimizer state carries, so a resumed run, a late-joining
+ * replica and LocalPort all use the same rate at the same step.
+ */
+export function warmupLr(lr: number, warmupSteps: number | undefined, step: number): number {
+  const n = warmupSteps ?? 0;
+  return n > 0 && step < n ? (lr * step) / n : lr;
 }
 
 export const DEFAULT_ADAMW: AdamWOptions = {
@@ -83,10 +95,12 @@ export class AdamW {
     let sq = 0;
     for (let i = 0; i < flat.length; i++) sq += flat[i] * flat[i];
     const gradNorm = Math.sqrt(sq);
-    const { lr, beta1, beta2, eps, weightDecay, clipNorm } = this.options;
+    const { beta1, beta2, eps, weightDecay, clipNorm } = this.options;
     const clipped = clipNorm > 0 && Number.isFinite(clipNorm) && gradNorm > clipNorm;
     const scale = clipped ? clipNorm / (gradNorm + 1e-6) : 1;
     this.step += 1;
+    // Decoupled weight decay follows the scheduled rate too (as in AdamW with a schedule).
+    const lr = warmupLr(this.options.lr, this.options.warmupSteps, this.step);
     const bc1 = 1 - Math.pow(beta1, this.step);
     const bc2 = 1 - Math.pow(beta2, this.step);
     tf.tidy(() => {

@@ -83,6 +83,27 @@ export function generate(model: GPT, prompts: number[][], opts: GenerateOptions)
 }
 
 /** Options for answering prompts in tso's sequence layout: stop at EOS, never emit BOS or PAD. */
+/** A generator node's own sampling settings; each absent field keeps the run's value. */
+export interface SamplingOverride {
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+}
+
+/**
+ * The sampling a node actually uses: the run's request with the node's override applied. One
+ * function for LocalPort and the cluster's generator nodes, so both sample (and record) the same.
+ */
+export function effectiveSampling<T extends SamplingParams>(s: T, o?: SamplingOverride): T {
+  if (!o) return s;
+  return {
+    ...s,
+    temperature: o.temperature ?? s.temperature,
+    topK: o.topK ?? s.topK,
+    topP: o.topP ?? s.topP,
+  };
+}
+
 export function answerOptions(
   s: SamplingParams & { maxNewTokens: number },
   seed: number,

@@ -57,9 +57,13 @@ export function sampleToken(
   let order = Array.from(lp.keys()).sort((a, b) => lp[b] - lp[a] || a - b);
   if (p.topK > 0) order = order.slice(0, p.topK);
   if (p.topP < 1) {
+    // The nucleus is taken over the top-k-truncated distribution renormalised to sum to 1, so top_p
+    // means the same fraction of probability mass whether or not top_k ran first.
+    let kept = 0;
+    for (const t of order) kept += Math.exp(lp[t]);
     let cum = 0;
     let keep = 0;
-    while (keep < order.length && cum < p.topP) cum += Math.exp(lp[order[keep++]]);
+    while (keep < order.length && cum < p.topP * kept) cum += Math.exp(lp[order[keep++]]);
     order = order.slice(0, Math.max(1, keep));
   }
   let total = 0;

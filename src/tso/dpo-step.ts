@@ -3,24 +3,27 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GPT } from '../model/gpt.js';
 import { computeFlatGradient } from '../model/gradients.js';
-import type { EncodedBatch } from '../model/prompt-format.js';
+import { encodePairsForScoring, type EncodedBatch } from '../model/prompt-format.js';
 import { preferenceLoss, type DualClipOptions, type LossName } from './losses.js';
 import { preferenceMetrics, type PreferenceMetrics } from './preference-metrics.js';
 
 /** A batch of n pairs: rows [0, n) are the chosen responses, rows [n, 2n) the rejected ones. */
 export interface PairBatch {
   seqs: EncodedBatch;
-  /** Per-pair weights (the "scale" of scaled preferences); all 1 when absent. */
+  /** Per-pair weights (the "scale" of scaled preferences); all 1 when absent. A weight of 0 is kept. */
   weights?: Float32Array;
+  /** Per-pair NLL-anchor mask (1 = the chosen side is verified, 0 = not); all 1 when absent. */
+  anchors?: Float32Array;
 }
 
 export interface LossConfig extends DualClipOptions {
   name: LossName;
   /**
-   * Weight α of an NLL term on the chosen responses (mean per token, pair-weighted), added to the
-   * preference loss: L = L_pref + α·mean_i w_i·NLL_i(y_w)/|y_w|. 0 (default) is the pure loss. Why: with
-   * small models, the preference loss alone lowers both likelihoods and the chosen answers with them
-   * (Pang et al. 2024 add the same term to iterative DPO for reasoning tasks).
+   * Weight α of an NLL anchor on the verified chosen responses (mean per token, pair-weighted), added
+   * to the loss: L = L_pref + α·Σ_i a_i·w_i·NLL_i(y_w)/|y_w| / N, a_i the anchor mask. 0 (default) is
+   * the pure loss. Why: with small models, the preference loss alone lowers both likelihoods and the
+   * chosen answers with them (Pang et al. 2024 add the same term to iterative DPO for reasoning); only
+   * verified chosen sides are anchored because an unverified one is often wrong.
    */
   sftWeight?: number;
 }
@@ -34,6 +37,35 @@ function responseLengths(seqs: EncodedBatch, rows: number): Float32Array {
     out[r] = Math.max(1, n);
   }
   return out;
+}
+
+/** What a shard needs of a training pair (TrainPair in the loop, TrainPair on the wire). */
+export interface ShardPair {
+  prompt: string;
+  chosen: string;
+  rejected: string;
+  weight: number;
+  anchor: boolean;
+  refChosen: number;
+  refRejected: number;
+}
+
+/**
+ * The batch and reference log-probs of a shard, built the same way by LocalPort and by a policy
+ * replica (so both compute bit-identical gradients). A weight of 0 stays 0: the pair contributes nothing.
+ */
+export function shardBatch(shard: ShardPair[], blockSize: number): { batch: PairBatch; ref: Float32Array } {
+  const seqs = encodePairsForScoring(
+    [
+      ...shard.map((p) => ({ prompt: p.prompt, response: p.chosen })),
+      ...shard.map((p) => ({ prompt: p.prompt, response: p.rejected })),
+    ],
+    blockSize,
+  );
+  const ref = Float32Array.from([...shard.map((p) => p.refChosen), ...shard.map((p) => p.refRejected)]);
+  const weights = Float32Array.from(shard.map((p) => p.weight));
+  const anchors = Float32Array.from(shard.map((p) => (p.anchor ? 1 : 0)));
+  return { batch: { seqs, weights, anchors }, ref };
 }
 
 export function pairCount(b: PairBatch): number {
@@ -73,12 +105,20 @@ export function preferenceGradient(
   const n = pairCount(batch);
   if (refLogProbs.length !== 2 * n)
     throw new Error(`expected ${2 * n} reference log-probs, got ${refLogProbs.length}`);
+  if (batch.anchors && batch.anchors.length !== n)
+    throw new Error(`anchors has length ${batch.anchors.length} but there are ${n} pairs`);
   const ids = tf.tensor2d(batch.seqs.ids, [batch.seqs.rows, batch.seqs.seqLen], 'int32');
   const mask = tf.tensor2d(batch.seqs.mask, [batch.seqs.rows, batch.seqs.seqLen], 'float32');
   const ref = tf.tensor1d(refLogProbs, 'float32');
   const refChosen = tf.slice(ref, 0, n);
   const refRejected = tf.slice(ref, n, n);
-  const chosenLen = tf.tensor1d(responseLengths(batch.seqs, n));
+  const lens = responseLengths(batch.seqs, 2 * n);
+  const chosenLengths = tf.tensor1d(lens.subarray(0, n));
+  const rejectedLengths = tf.tensor1d(lens.subarray(n));
+  const clips =
+    loss.name === 'dual-clip'
+      ? { clipChosen: loss.clipChosen, clipRejected: loss.clipRejected, clipUnits: loss.clipUnits }
+      : {};
   let policyLp: tf.Tensor1D | undefined;
   try {
     const { loss: value, grad } = computeFlatGradient(policy, () => {
@@ -89,12 +129,16 @@ export function preferenceGradient(
         policyRejected: tf.slice(lp, n, n),
         refChosen,
         refRejected,
+        chosenLengths,
+        rejectedLengths,
       };
       const pref = preferenceLoss(loss.name, parts, { ...loss, weights: batch.weights });
       if (!loss.sftWeight) return pref;
-      const nll = tf.div(tf.neg(parts.policyChosen), chosenLen);
-      const weighted = batch.weights ? tf.mul(nll, tf.tensor1d(batch.weights)) : nll;
-      return tf.add(pref, tf.mul(tf.mean(weighted), loss.sftWeight)) as tf.Scalar;
+      // Weights 0 and anchors 0 multiply the term away: mean over all N pairs, as the preference loss.
+      let nll: tf.Tensor1D = tf.div(tf.neg(parts.policyChosen), chosenLengths);
+      if (batch.weights) nll = tf.mul(nll, tf.tensor1d(batch.weights));
+      if (batch.anchors) nll = tf.mul(nll, tf.tensor1d(batch.anchors));
+      return tf.add(pref, tf.mul(tf.mean(nll), loss.sftWeight)) as tf.Scalar;
     });
     const lp = policyLp as tf.Tensor1D;
     let metrics: PreferenceMetrics | undefined;
@@ -104,16 +148,14 @@ export function preferenceGradient(
         policyRejected: tf.slice(lp, n, n),
         refChosen,
         refRejected,
+        chosenLengths,
+        rejectedLengths,
       };
-      metrics = preferenceMetrics(parts, {
-        beta: loss.beta,
-        clipChosen: loss.clipChosen,
-        clipRejected: loss.clipRejected,
-      });
+      metrics = preferenceMetrics(parts, { beta: loss.beta, ...clips });
     });
     return { loss: value, grad, metrics: { ...(metrics as PreferenceMetrics), loss: value } };
   } finally {
-    tf.dispose([ids, mask, ref, refChosen, refRejected, chosenLen]);
+    tf.dispose([ids, mask, ref, refChosen, refRejected, chosenLengths, rejectedLengths]);
     policyLp?.dispose();
   }
 }

@@ -5,22 +5,24 @@ import { shardRanges } from '../bench/workload.js';
 import type { Judge } from '../judges/types.js';
 import { AdamW, type AdamWOptions } from '../model/adamw.js';
 import { decodeOptimizerState, encodeOptimizerState } from '../model/optimizer-codec.js';
-import { answerOptions, generate } from '../model/generate.js';
+import { answerOptions, effectiveSampling, generate, type SamplingOverride } from '../model/generate.js';
 import { averageGradients } from '../model/gradients.js';
 import type { GPT } from '../model/gpt.js';
 import { encodePairsForScoring, promptIds, responseText } from '../model/prompt-format.js';
 import { deriveSeed } from '../model/seeded-normal.js';
 import { decodeWeights, encodeWeights } from '../model/weights-codec.js';
-import { preferenceGradient, sequenceLogProbs, type LossConfig } from './dpo-step.js';
+import { preferenceGradient, sequenceLogProbs, shardBatch, type LossConfig } from './dpo-step.js';
 import type {
   GenerateRequest,
   GenerateResult,
   GeneratedResponse,
   NodeEvent,
+  RestoreReference,
   TrainingPort,
   TrainPair,
   TrainStepResult,
 } from './loop/port.js';
+import { combineShardMetrics } from './preference-metrics.js';
 import { policyTier } from './prior.js';
 import { hash53 } from './rng.js';
 
@@ -28,6 +30,8 @@ export interface LocalGenerator {
   name: string;
   tier: number;
   model: GPT;
+  /** The node's sampling override (node config `sampling`), applied as the cluster node applies it. */
+  sampling?: SamplingOverride;
 }
 
 export interface LocalPortOptions {
@@ -79,10 +83,13 @@ export class LocalPort implements TrainingPort {
   private opt: AdamW;
   private version = 'v0';
   private steps = 0;
+  /** The policy as the run starts (v0): a fixed reference is put back to it on restore. */
+  private readonly initial: Float32Array[];
 
   constructor(private readonly o: LocalPortOptions) {
     this.opt = new AdamW(o.policy.vars, o.policy.specs, o.optimizer);
     o.reference.copyFrom(o.policy);
+    this.initial = o.policy.getWeights();
   }
 
   judge(): Judge | undefined {
@@ -105,23 +112,17 @@ export class LocalPort implements TrainingPort {
       source: 'generator' | 'policy',
       tier: number,
       version: string,
+      override?: SamplingOverride,
     ) => {
       if (n === 0) return;
       const seed = seedOf(name);
-      for (const r of generateLikeNode(model, req, n, seed, batch)) {
-        responses.push({
-          ...r,
-          source,
-          tier,
-          node: name,
-          model: name,
-          weightVersion: version,
-          sampling: { ...req.sampling, seed },
-        });
+      const sampling = effectiveSampling({ ...req.sampling, seed }, override);
+      for (const r of generateLikeNode(model, { ...req, sampling }, n, seed, batch)) {
+        responses.push({ ...r, source, tier, node: name, model: name, weightVersion: version, sampling });
       }
     };
     for (const g of this.o.generators)
-      add(g.name, g.model, req.samplesPerNode, 'generator', g.tier, 'static');
+      add(g.name, g.model, req.samplesPerNode, 'generator', g.tier, 'static', g.sampling);
     add(
       this.o.policyName ?? 'policy',
       this.o.policy,
@@ -146,17 +147,8 @@ export class LocalPort implements TrainingPort {
     const ranges = shardRanges(pairs.length, this.o.replicas);
     const block = this.o.policy.config.blockSize;
     const results = ranges.map(([a, b]) => {
-      const shard = pairs.slice(a, b);
-      const seqs = encodePairsForScoring(
-        [
-          ...shard.map((p) => ({ prompt: p.prompt, response: p.chosen })),
-          ...shard.map((p) => ({ prompt: p.prompt, response: p.rejected })),
-        ],
-        block,
-      );
-      const ref = Float32Array.from([...shard.map((p) => p.refChosen), ...shard.map((p) => p.refRejected)]);
-      const weights = Float32Array.from(shard.map((p) => (p.weight > 0 ? p.weight : 1)));
-      return preferenceGradient(this.o.policy, { seqs, weights }, ref, loss);
+      const { batch, ref } = shardBatch(pairs.slice(a, b), block);
+      return preferenceGradient(this.o.policy, batch, ref, loss);
     });
     const sizes = ranges.map(([a, b]) => b - a);
     this.opt.apply(
@@ -168,19 +160,12 @@ export class LocalPort implements TrainingPort {
     this.steps++;
     const n = pairs.length;
     const wmean = (f: (i: number) => number) => results.reduce((acc, _, i) => acc + f(i) * sizes[i], 0) / n;
-    const m = (i: number) => results[i].metrics;
     return {
       loss: wmean((i) => results[i].loss),
-      metrics: {
-        rewardAccuracy: wmean((i) => m(i).rewardAccuracy),
-        margin: wmean((i) => m(i).margin),
-        chosenReward: wmean((i) => m(i).chosenReward),
-        rejectedReward: wmean((i) => m(i).rejectedReward),
-        fractionClipped: wmean((i) => m(i).fractionClipped),
-        fractionChosenClipped: 0,
-        fractionRejectedClipped: 0,
-        pairs: n,
-      },
+      metrics: combineShardMetrics(
+        results.map((r) => r.metrics),
+        sizes,
+      ),
       checksums: { local: '' },
       reassigned: [],
     };
@@ -200,10 +185,13 @@ export class LocalPort implements TrainingPort {
     };
   }
 
-  async restore(s: { weights: Uint8Array; optimizer: Uint8Array; version: string }): Promise<void> {
+  async restore(
+    s: { weights: Uint8Array; optimizer: Uint8Array; version: string },
+    opts?: { reference?: RestoreReference },
+  ): Promise<void> {
     const { values } = decodeWeights(s.weights);
     this.o.policy.setWeights(values);
-    this.o.reference.setWeights(values);
+    this.o.reference.setWeights(opts?.reference === 'initial' ? this.initial : values);
     this.opt.setState(decodeOptimizerState(s.optimizer));
     this.version = s.version;
   }

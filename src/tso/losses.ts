@@ -2,6 +2,7 @@
 //
 // All losses take summed response log-probs, one entry per pair, and return a scalar.
 // Implicit rewards: r_w = β·(policyChosen − refChosen), r_l = β·(policyRejected − refRejected).
+// Response lengths (tokens) are needed where a loss works per token: per-token clip bounds and 'sft'.
 //
 // Reference log-probs carry no gradient by construction: they are plain tensors computed once per
 // pair by the reference model, never variables, so tf.grads/variableGrads never differentiate them.
@@ -17,6 +18,10 @@ export interface PreferenceLogProbs {
   policyRejected: tf.Tensor1D;
   refChosen: tf.Tensor1D;
   refRejected: tf.Tensor1D;
+  /** |y_w| per pair (tokens, >= 1): required for per-token clip units and the 'sft' loss. */
+  chosenLengths?: tf.Tensor1D;
+  /** |y_l| per pair (tokens, >= 1): required for per-token clip units. */
+  rejectedLengths?: tf.Tensor1D;
 }
 
 export interface LossOptions {
@@ -25,15 +30,26 @@ export interface LossOptions {
   weights?: tf.Tensor1D | Float32Array | number[];
 }
 
+/**
+ * Units of the clip bounds. 'per-token': c is in nats of mean per-token log-ratio, so the chosen side
+ * is clipped when (log πθ(y_w) − log π_ref(y_w))/|y_w| > c_w (reward bound β·c_w·|y_w|), the rejected
+ * side when (…)/|y_l| < −c_l. 'sequence': c bounds the reward r itself (β · summed log-ratio), so at
+ * β = 0.1, c = 1 is ±10 nats over the whole response: it almost never binds on short responses.
+ */
+export type ClipUnits = 'per-token' | 'sequence';
+export const CLIP_UNITS: readonly ClipUnits[] = ['per-token', 'sequence'];
+
 export interface DualClipOptions extends LossOptions {
-  /** c_w: the chosen reward is not pushed above this. Must be > 0 (Infinity disables the clip). */
+  /** c_w: the chosen side is not pushed above this (units: clipUnits). > 0; Infinity disables it. */
   clipChosen: number;
-  /** c_l: the rejected reward is not pushed below −c_l. Must be > 0 (Infinity disables the clip). */
+  /** c_l: the rejected side is not pushed below −c_l (units: clipUnits). > 0; Infinity disables it. */
   clipRejected: number;
+  /** Default 'per-token' (needs chosenLengths and rejectedLengths). */
+  clipUnits?: ClipUnits;
 }
 
-export type LossName = 'dual-clip' | 'dpo' | 'ipo';
-export const LOSS_NAMES: readonly LossName[] = ['dual-clip', 'dpo', 'ipo'];
+export type LossName = 'dual-clip' | 'dpo' | 'ipo' | 'sft';
+export const LOSS_NAMES: readonly LossName[] = ['dual-clip', 'dpo', 'ipo', 'sft'];
 
 const LOG_PROB_KEYS = ['policyChosen', 'policyRejected', 'refChosen', 'refRejected'] as const;
 
@@ -55,7 +71,52 @@ export function assertPreferenceLogProbs(lp: PreferenceLogProbs): number {
     }
   }
   if (!n) throw new Error('preference loss: no pairs (log-prob tensors are empty)');
+  for (const key of ['chosenLengths', 'rejectedLengths'] as const) {
+    const t = lp[key];
+    if (t === undefined) continue;
+    if (
+      !(t instanceof tf.Tensor) ||
+      t.isDisposed ||
+      t.rank !== 1 ||
+      t.dtype !== 'float32' ||
+      t.shape[0] !== n
+    )
+      throw new Error(`preference loss: ${key} must be a live float32 Tensor1D of length ${n}`);
+  }
   return n;
+}
+
+/** The response lengths a per-token computation needs, or an error naming what is missing. */
+function lengths(lp: PreferenceLogProbs, key: 'chosenLengths' | 'rejectedLengths', why: string): tf.Tensor1D {
+  const t = lp[key];
+  if (t === undefined) throw new Error(`preference loss: ${key} is required for ${why}`);
+  return t;
+}
+
+/**
+ * Reward-space clip bounds (call inside a tidy): the chosen reward r_w is clipped above `chosen`, the
+ * rejected reward r_l below −`rejected`. Per-token units scale c by β and the response length. Both
+ * the loss and the clipped-fraction metrics use this, so they always agree on what "clipped" means.
+ */
+export function clipBounds(
+  lp: PreferenceLogProbs,
+  opts: DualClipOptions,
+): { chosen: tf.Tensor; rejected: tf.Tensor } {
+  assertClip('clipChosen', opts.clipChosen);
+  assertClip('clipRejected', opts.clipRejected);
+  const units = opts.clipUnits ?? 'per-token';
+  if (units === 'sequence')
+    return { chosen: tf.scalar(opts.clipChosen), rejected: tf.scalar(opts.clipRejected) };
+  if (units !== 'per-token')
+    throw new Error(
+      `preference loss: clipUnits must be one of ${CLIP_UNITS.join(', ')}, got ${String(units)}`,
+    );
+  // Infinity·length stays Infinity (lengths are >= 1), so an infinite c still disables that side.
+  const why = 'per-token clip units';
+  return {
+    chosen: tf.mul(lengths(lp, 'chosenLengths', why), opts.beta * opts.clipChosen),
+    rejected: tf.mul(lengths(lp, 'rejectedLengths', why), opts.beta * opts.clipRejected),
+  };
 }
 
 export function assertBeta(beta: number): void {
@@ -155,23 +216,31 @@ export function ipoLoss(lp: PreferenceLogProbs, opts: LossOptions): tf.Scalar {
 }
 
 /**
- * Dual-clip: −mean_i w_i · log σ(min(r_w, c_w) − max(r_l, −c_l)).
+ * Dual-clip: −mean_i w_i · log σ(min(r_w, B_w) − max(r_l, −B_l)), with B from clipBounds (per-token:
+ * B_w = β·c_w·|y_w|, B_l = β·c_l·|y_l|; sequence: B = c).
  * tf.minimum's gradient w.r.t. its first input is 1[a <= b] and tf.maximum's is 1[a >= b], so a
- * chosen reward strictly above c_w (rejected strictly below −c_l) gets exactly zero gradient.
+ * chosen reward strictly above its bound (rejected strictly below) gets exactly zero gradient.
  */
 export function dualClipLoss(lp: PreferenceLogProbs, opts: DualClipOptions): tf.Scalar {
   assertClip('clipChosen', opts.clipChosen);
   assertClip('clipRejected', opts.clipRejected);
   return weightedLoss(lp, opts, (rw, rl) => {
-    const z: tf.Tensor1D = tf.sub(
-      tf.minimum(rw, tf.scalar(opts.clipChosen)),
-      tf.maximum(rl, tf.scalar(-opts.clipRejected)),
-    );
+    const b = clipBounds(lp, opts);
+    const z: tf.Tensor1D = tf.sub(tf.minimum(rw, b.chosen), tf.maximum(rl, tf.neg(b.rejected)));
     return negLogSigmoid(z);
   });
 }
 
-/** Loss by name, for config-driven training and ablations; DPO and IPO ignore the clips. */
+/**
+ * SFT on the chosen responses: mean_i w_i · NLL_i(y_w)/|y_w| over every pair (rejected sides and the
+ * anchor flags are ignored; the sft-distill baseline). β is validated but unused.
+ */
+export function sftLoss(lp: PreferenceLogProbs, opts: LossOptions): tf.Scalar {
+  const len = lengths(lp, 'chosenLengths', "the 'sft' loss");
+  return weightedLoss(lp, opts, () => tf.div(tf.neg(lp.policyChosen), len));
+}
+
+/** Loss by name, for config-driven training and ablations; DPO, IPO and SFT ignore the clips. */
 export function preferenceLoss(name: LossName, lp: PreferenceLogProbs, opts: DualClipOptions): tf.Scalar {
   switch (name) {
     case 'dual-clip':
@@ -180,6 +249,8 @@ export function preferenceLoss(name: LossName, lp: PreferenceLogProbs, opts: Dua
       return dpoLoss(lp, opts);
     case 'ipo':
       return ipoLoss(lp, opts);
+    case 'sft':
+      return sftLoss(lp, opts);
     default:
       throw new Error(
         `preference loss: unknown loss "${String(name)}" (expected one of ${LOSS_NAMES.join(', ')})`,

@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeJudge } from '../../src/judges/make-judge.js';
-import { DEFAULT_ADAMW } from '../../src/model/adamw.js';
 import { loadModel } from '../../src/model/checkpoint.js';
 import { LocalPort } from '../../src/tso/local-port.js';
 import type { TrainingPort } from '../../src/tso/loop/port.js';
-import { RunConfigSchema } from '../../src/tso/loop/run-config.js';
+import { RunConfigSchema, type RunConfig } from '../../src/tso/loop/run-config.js';
 import { RunDir } from '../../src/tso/loop/run-dir.js';
 import { runTso } from '../../src/tso/loop/run-loop.js';
 import { humanSource, modelHooks, prepareData } from '../../src/tso/loop/session.js';
+import { optimizerOptionsOf } from '../../src/tso/loop/train-pairs.js';
 import { makeFixture, SMALL_RUN, type Fixture } from '../helpers/cluster-fixture.js';
 
 let f: Fixture;
@@ -24,8 +24,17 @@ const cfg = RunConfigSchema.parse({
   epochs: 1,
   train_batch_pairs: 6,
 });
+// A fixed reference must stay the initial policy across the resume (not become the checkpointed
+// policy); warm-up and a fixed step count ride along, since both depend on the global step.
+const fixedCfg = RunConfigSchema.parse({
+  ...cfg,
+  run_id: 'resume-fixed',
+  reference: 'fixed',
+  steps_per_minibatch: 2,
+  optimizer: { ...cfg.optimizer, warmup_steps: 4 },
+});
 
-async function makePort(): Promise<{ port: LocalPort; dispose(): void }> {
+async function makePort(cfg: RunConfig): Promise<{ port: LocalPort; dispose(): void }> {
   const gens = await Promise.all(
     ['gen-a', 'gen-b', 'gen-c'].map(async (name, i) => ({
       name,
@@ -41,12 +50,7 @@ async function makePort(): Promise<{ port: LocalPort; dispose(): void }> {
     generators: gens,
     judge: await makeJudge({ type: 'heuristic', seed: 5 }),
     replicas: 2,
-    optimizer: {
-      ...DEFAULT_ADAMW,
-      lr: cfg.optimizer.lr,
-      weightDecay: cfg.optimizer.weight_decay,
-      clipNorm: cfg.optimizer.clip_norm,
-    },
+    optimizer: optimizerOptionsOf(cfg),
   });
   return {
     port,
@@ -71,11 +75,12 @@ function crashing(port: TrainingPort, at: number): TrainingPort {
   });
 }
 
-async function run(dirName: string, resume: boolean, crashAt?: number) {
+async function run(dirName: string, resume: boolean, crashAt?: number, cfgIn: RunConfig = cfg) {
+  const cfg = cfgIn;
   const dir = new RunDir(join(f.root, dirName));
   const data = await prepareData(cfg, dir);
   const hooks = await modelHooks(cfg, data, f.models.policy);
-  const { port, dispose } = await makePort();
+  const { port, dispose } = await makePort(cfg);
   try {
     const p = crashAt === undefined ? port : crashing(port, crashAt);
     return await runTso(p, cfg, data, dir, { ...hooks, human: humanSource(cfg, dir).human }, { resume });
@@ -90,25 +95,36 @@ describe('tso resume', () => {
     f = await makeFixture({ cluster: 'resume' });
   });
 
-  it('continues an interrupted run from its last checkpoint and ends bit-identical to an uninterrupted run', async () => {
-    await run('straight', false);
-    await expect(run('interrupted', false, 2)).rejects.toThrow('simulated crash');
-    const state = JSON.parse(readFileSync(join(f.root, 'interrupted/checkpoint/state.json'), 'utf8')) as {
-      minibatches_done: number;
-    };
-    expect(state.minibatches_done).toBe(2);
-    const before = tf.memory().numTensors;
-    const resumed = await run('interrupted', true);
-    expect(tf.memory().numTensors).toBeLessThanOrEqual(before);
-    expect(resumed.iterations).toHaveLength(3);
-    const sha = (d: string) =>
-      (JSON.parse(readFileSync(join(f.root, d, 'policy/manifest.json'), 'utf8')) as { sha256: string })
-        .sha256;
-    expect(sha('interrupted')).toBe(sha('straight'));
-    for (const file of ['pairs.jsonl', 'steps.jsonl']) {
-      expect(readFileSync(join(f.root, 'interrupted', file), 'utf8')).toBe(
-        readFileSync(join(f.root, 'straight', file), 'utf8'),
-      );
-    }
-  }, 180_000);
+  it.each([
+    ['iterative', cfg],
+    ['fixed', fixedCfg],
+  ])(
+    'continues an interrupted %s-reference run from its last checkpoint and ends bit-identical to an uninterrupted run',
+    async (mode, c) => {
+      await run(`straight-${mode}`, false, undefined, c);
+      await expect(run(`interrupted-${mode}`, false, 2, c)).rejects.toThrow('simulated crash');
+      const state = JSON.parse(
+        readFileSync(join(f.root, `interrupted-${mode}/checkpoint/state.json`), 'utf8'),
+      ) as { minibatches_done: number };
+      expect(state.minibatches_done).toBe(2);
+      const before = tf.memory().numTensors;
+      const resumed = await run(`interrupted-${mode}`, true, undefined, c);
+      expect(tf.memory().numTensors).toBeLessThanOrEqual(before);
+      expect(resumed.iterations).toHaveLength(3);
+      const sha = (d: string) =>
+        (JSON.parse(readFileSync(join(f.root, d, 'policy/manifest.json'), 'utf8')) as { sha256: string })
+          .sha256;
+      expect(sha(`interrupted-${mode}`)).toBe(sha(`straight-${mode}`));
+      for (const file of ['pairs.jsonl', 'steps.jsonl']) {
+        expect(readFileSync(join(f.root, `interrupted-${mode}`, file), 'utf8')).toBe(
+          readFileSync(join(f.root, `straight-${mode}`, file), 'utf8'),
+        );
+      }
+      if (mode === 'fixed') {
+        const steps = readFileSync(join(f.root, 'straight-fixed/steps.jsonl'), 'utf8').trim().split('\n');
+        expect(steps).toHaveLength(6); // steps_per_minibatch 2 × 3 mini-batches
+      }
+    },
+    300_000,
+  );
 });

@@ -59,7 +59,8 @@ describe('public losses (src/index.ts)', () => {
       check(dpoLoss(lp, { beta, weights: w }), reference('dpo', pc, pr, rc, rr, w, beta, 0, 0));
       check(ipoLoss(lp, { beta, weights: w }), reference('ipo', pc, pr, rc, rr, w, beta, 0, 0));
       check(
-        dualClipLoss(lp, { beta, weights: w, clipChosen: 0.5, clipRejected: 0.8 }),
+        // Sequence units: the clips bound the reward itself (per-token units, the default, need lengths).
+        dualClipLoss(lp, { beta, weights: w, clipChosen: 0.5, clipRejected: 0.8, clipUnits: 'sequence' }),
         reference('dual', pc, pr, rc, rr, w, beta, 0.5, 0.8),
       );
       tf.dispose(Object.values(lp));

@@ -89,6 +89,23 @@ describe('sampleToken', () => {
     expect(draws(row, sampling(1, 3, 0.7), 2000, 10).slice(2)).toEqual([0, 0]);
   });
 
+  it('top-p after top-k is a nucleus of the renormalised top-k distribution', () => {
+    const probs = [0.4, 0.2, 0.2, 0.1, 0.1];
+    const row = probs.map(Math.log);
+    const used = (topK: number, topP: number) =>
+      draws(row, sampling(1, topK, topP), 4000, 11)
+        .map((c, i) => (c > 0 ? i : -1))
+        .filter((i) => i >= 0);
+    // top-k = 2 keeps {0, 1}, renormalised to 2/3, 1/3. p = 0.7 needs both (2/3 < 0.7); p = 0.6 is
+    // token 0 alone (2/3 ≥ 0.6), where the unrenormalised mass 0.4 < 0.6 would have added token 1.
+    expect(used(2, 0.7)).toEqual([0, 1]);
+    expect(used(2, 0.6)).toEqual([0]);
+    // top-k = 3 keeps {0, 1, 2} at 0.5, 0.25, 0.25: p = 0.5 is token 0 alone, p = 0.8 all three.
+    expect(used(3, 0.5)).toEqual([0]);
+    expect(used(3, 0.74)).toEqual([0, 1]);
+    expect(used(3, 0.8)).toEqual([0, 1, 2]);
+  });
+
   it('banned tokens are never sampled, even when they are the most likely', () => {
     const banned = [0, 6];
     for (const p of [GREEDY, sampling(1), sampling(3), sampling(1, 2), sampling(1, 0, 0.5)]) {

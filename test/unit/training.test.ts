@@ -4,7 +4,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/select-backend.js';
-import { AdamW, DEFAULT_ADAMW, NonFiniteGradientError, type AdamWOptions } from '../../src/model/adamw.js';
+import {
+  AdamW,
+  DEFAULT_ADAMW,
+  NonFiniteGradientError,
+  warmupLr,
+  type AdamWOptions,
+} from '../../src/model/adamw.js';
 import { weightsChecksum } from '../../src/model/checkpoint.js';
 import type { GPTConfig } from '../../src/model/config.js';
 import { generate } from '../../src/model/generate.js';
@@ -15,13 +21,21 @@ import { EOS_ID, PAD_ID } from '../../src/model/tokenizer.js';
 import {
   preferenceGradient,
   sequenceLogProbs,
+  shardBatch,
   type LossConfig,
   type PairBatch,
 } from '../../src/tso/dpo-step.js';
 
 const C: GPTConfig = { vocabSize: 259, blockSize: 32, nLayer: 2, nHead: 2, dModel: 32 };
 const OPT: AdamWOptions = { ...DEFAULT_ADAMW, lr: 3e-3 };
-const DUAL_CLIP: LossConfig = { name: 'dual-clip', beta: 0.1, clipChosen: 1, clipRejected: 1 };
+// Sequence units: the floor test below relies on the reward-space bound c_w + c_l = 2.
+const DUAL_CLIP: LossConfig = {
+  name: 'dual-clip',
+  beta: 0.1,
+  clipChosen: 1,
+  clipRejected: 1,
+  clipUnits: 'sequence',
+};
 const DPO: LossConfig = { name: 'dpo', beta: 0.1, clipChosen: Infinity, clipRejected: Infinity };
 
 /** Two pairs: rows [0, 2) chosen, rows [2, 4) rejected. */
@@ -132,6 +146,151 @@ describe('preference training on a fixed batch', () => {
     );
     const odd = { seqs: { ...BATCH.seqs, rows: 3, ids: BATCH.seqs.ids.subarray(0, 3 * BATCH.seqs.seqLen) } };
     expect(() => preferenceGradient(policy, odd, ref, DPO)).toThrow(/even number of rows, got 3/);
+  });
+});
+
+describe('anchor mask, zero weights and the sft loss', () => {
+  const PER_TOKEN: LossConfig = { name: 'dual-clip', beta: 0.1, clipChosen: 0.05, clipRejected: 0.05 };
+  const SFT: LossConfig = { name: 'sft', beta: 0.1, clipChosen: Infinity, clipRejected: Infinity };
+  const maxAbsDiff = (a: Float32Array, b: Float32Array) =>
+    a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+  const maxAbs = (a: Float32Array) => a.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+
+  it('the NLL anchor applies only to anchored pairs: L = L_pref + α·Σ a_i w_i NLL_i/|y_w| / N', () => {
+    const policy = track(GPT.create(C, 23));
+    const ref = sequenceLogProbs(policy, BATCH.seqs);
+    const alpha = 0.7;
+    const pure = preferenceGradient(policy, BATCH, ref, DPO);
+    const none = preferenceGradient(policy, { ...BATCH, anchors: new Float32Array([0, 0]) }, ref, {
+      ...DPO,
+      sftWeight: alpha,
+    });
+    // No anchored pair: exactly the pure preference loss and gradient.
+    expect(none.loss).toBe(pure.loss);
+    expect(maxAbsDiff(none.grad, pure.grad)).toBe(0);
+    // Anchor on pair 0 only: the added loss is α·NLL_0/|y_w0| / 2, which is the 'sft' loss with weights (1, 0).
+    const one = preferenceGradient(policy, { ...BATCH, anchors: new Float32Array([1, 0]) }, ref, {
+      ...DPO,
+      sftWeight: alpha,
+    });
+    const sft0 = preferenceGradient(policy, { ...BATCH, weights: new Float32Array([1, 0]) }, ref, SFT);
+    expect(one.loss).toBeCloseTo(pure.loss + alpha * sft0.loss, 5);
+    const want = pure.grad.map((g, i) => g + alpha * sft0.grad[i]);
+    expect(maxAbsDiff(one.grad, want)).toBeLessThanOrEqual(1e-5 * maxAbs(want));
+    const before = tf.memory().numTensors;
+    expect(() => preferenceGradient(policy, { ...BATCH, anchors: new Float32Array(3) }, ref, DPO)).toThrow(
+      /anchors has length 3 but there are 2 pairs/,
+    );
+    expect(tf.memory().numTensors).toBe(before); // refused before any tensor exists
+  });
+
+  it("'sft' is the pair-weighted per-token NLL of the chosen responses and ignores the rejected ones", () => {
+    const policy = track(GPT.create(C, 24));
+    const ref = sequenceLogProbs(policy, BATCH.seqs);
+    const lp = sequenceLogProbs(policy, BATCH.seqs);
+    const T = BATCH.seqs.seqLen;
+    const lens = [0, 1].map((r) => BATCH.seqs.mask.slice(r * T, (r + 1) * T).reduce((x, y) => x + y, 0));
+    const r = preferenceGradient(policy, { ...BATCH, weights: new Float32Array([2, 0.5]) }, ref, SFT);
+    expect(r.loss).toBeCloseTo((2 * (-lp[0] / lens[0]) + 0.5 * (-lp[1] / lens[1])) / 2, 4);
+    expect(r.metrics.fractionClipped).toBe(0);
+    // Changing the rejected responses changes nothing.
+    const swapped = encodePairsForScoring(
+      [
+        { prompt: 'sort 3 1 2', response: '1 2 3' },
+        { prompt: 'sort b a', response: 'a b' },
+        { prompt: 'sort 3 1 2', response: 'zzz' },
+        { prompt: 'sort b a', response: 'q' },
+      ],
+      C.blockSize,
+    );
+    const r2 = preferenceGradient(policy, { seqs: swapped, weights: new Float32Array([2, 0.5]) }, ref, SFT);
+    expect(r2.loss).toBe(r.loss);
+    expect(maxAbsDiff(r2.grad, r.grad)).toBe(0);
+  });
+
+  it('a weight-0 pair contributes nothing (shardBatch keeps the 0)', () => {
+    const policy = track(GPT.create(C, 25));
+    const opt = track(new AdamW(policy.vars, policy.specs, OPT));
+    const base = {
+      prompt: 'sort 3 1 2',
+      chosen: '1 2 3',
+      rejected: '3 2 1',
+      weight: 1,
+      anchor: true,
+      refChosen: 0,
+      refRejected: 0,
+    };
+    const pairs = [base, { ...base, prompt: 'sort b a', chosen: 'a b', rejected: 'b a x', weight: 0 }];
+    const { batch, ref } = shardBatch(pairs, C.blockSize);
+    expect(Array.from(batch.weights!)).toEqual([1, 0]);
+    expect(Array.from(batch.anchors!)).toEqual([1, 1]);
+    const refLp = sequenceLogProbs(policy, batch.seqs);
+    ref.set(refLp);
+    opt.apply(preferenceGradient(policy, batch, ref, DPO).grad); // move off the reference
+    const both = preferenceGradient(policy, batch, ref, { ...PER_TOKEN, sftWeight: 0.5 });
+    const onlyFirst = shardBatch([pairs[0]], C.blockSize);
+    onlyFirst.ref.set([ref[0], ref[2]]);
+    const first = preferenceGradient(policy, onlyFirst.batch, onlyFirst.ref, {
+      ...PER_TOKEN,
+      sftWeight: 0.5,
+    });
+    // Mean over N = 2 pairs with the second weighted 0 is half the single-pair loss and gradient.
+    expect(both.loss).toBeCloseTo(first.loss / 2, 5);
+    const half = first.grad.map((g) => g / 2);
+    expect(maxAbsDiff(both.grad, half)).toBeLessThanOrEqual(1e-5 * maxAbs(half));
+  });
+
+  it('per-token dual-clip: clipped fractions per side are reported and training still learns', () => {
+    const policy = track(GPT.create(C, 26));
+    const ref = sequenceLogProbs(policy, BATCH.seqs);
+    const opt = track(new AdamW(policy.vars, policy.specs, OPT));
+    let last = preferenceGradient(policy, BATCH, ref, PER_TOKEN);
+    expect([last.metrics.fractionChosenClipped, last.metrics.fractionRejectedClipped]).toEqual([0, 0]);
+    for (let step = 0; step < 30; step++) {
+      opt.apply(last.grad);
+      last = preferenceGradient(policy, BATCH, ref, PER_TOKEN);
+    }
+    // c = 0.05 nats/token is tight: after 30 steps at least one side of some pair is beyond its bound.
+    const m = last.metrics;
+    expect(m.fractionChosenClipped + m.fractionRejectedClipped).toBeGreaterThan(0);
+    expect(m.fractionClipped).toBeGreaterThanOrEqual(
+      Math.max(m.fractionChosenClipped, m.fractionRejectedClipped),
+    );
+    expect(m.rewardAccuracy).toBe(1);
+  });
+});
+
+describe('learning-rate warm-up', () => {
+  it('warmupLr is linear over the first N steps, then the base rate', () => {
+    expect([1, 2, 3, 4, 5].map((s) => warmupLr(1, 4, s))).toEqual([0.25, 0.5, 0.75, 1, 1]);
+    expect(warmupLr(3e-4, 0, 1)).toBe(3e-4);
+    expect(warmupLr(3e-4, undefined, 1)).toBe(3e-4);
+  });
+
+  it('AdamW with warm-up moves less on early steps, and resumes at the same rate from its state', () => {
+    const a = track(GPT.create(C, 35));
+    const b = track(GPT.create(C, 35));
+    const optA = track(new AdamW(a.vars, a.specs, { ...OPT, warmupSteps: 4 }));
+    const optB = track(new AdamW(b.vars, b.specs, OPT));
+    const before = a.getWeights();
+    const g = preferenceGradient(a, BATCH, sequenceLogProbs(a, BATCH.seqs), DPO).grad;
+    optA.apply(g);
+    optB.apply(g);
+    // Adam's first step moves each weight by ≈ lr (sign of the gradient): a quarter of that at step 1 of 4.
+    const moved = (w: Float32Array[]) =>
+      w.reduce((m, x, i) => m + x.reduce((s, v, j) => s + Math.abs(v - before[i][j]), 0), 0);
+    const ratio = moved(a.getWeights()) / moved(b.getWeights());
+    expect(ratio).toBeGreaterThan(0.2);
+    expect(ratio).toBeLessThan(0.3);
+    // A replica restored mid-warm-up continues bit-identically (the rate depends on the step only).
+    const c = track(GPT.fromArrays(C, a.getWeights()));
+    const optC = track(new AdamW(c.vars, c.specs, { ...OPT, warmupSteps: 4 }));
+    optC.setState(optA.getState());
+    for (let i = 0; i < 4; i++) {
+      optA.apply(g);
+      optC.apply(g);
+    }
+    expect(weightsChecksum(c)).toBe(weightsChecksum(a));
   });
 });
 

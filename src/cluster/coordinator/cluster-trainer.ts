@@ -4,7 +4,7 @@ import type { AdamWOptions } from '../../model/adamw.js';
 import { sha256Hex } from '../../model/weights-codec.js';
 import { distributedStep } from './distributed-step.js';
 import type { LossConfig } from '../../tso/dpo-step.js';
-import type { TrainPair, TrainStepResult } from '../../tso/loop/port.js';
+import type { RestoreReference, TrainPair, TrainStepResult } from '../../tso/loop/port.js';
 import {
   publishMessage,
   Role,
@@ -30,8 +30,13 @@ export interface TrainerOptions {
 export class ClusterTrainer {
   /** Replicas holding the run's current weights, by node id. */
   private active: MemberRecord[] = [];
+  /** The run's version as of the last load/refresh (what snapshot() reports). */
   private version = 'v0';
-  private optimizerObject = '';
+  /** Stored version the replicas hold as their reference (v0 for the whole run with a fixed reference). */
+  private referenceVersion = 'v0';
+  /** The stored policy (+ optimizer object) the replicas held `stepsSinceStored` steps ago. */
+  private stored = { version: 'v0', optimizerObject: '' };
+  private stepsSinceStored = 0;
   private optimizerOptions: AdamWOptions | undefined;
   private steps = 0;
   /** Snapshot names after a resume get a suffix: they restart from step 0 in a fresh store namespace. */
@@ -78,7 +83,7 @@ export class ClusterTrainer {
     const snap = await this.onAnyReplica('Snapshot', (c) =>
       c.snapshot({ runId: this.t.runId, version: 'v0', includeOptimizer: false }),
     );
-    await this.restoreAll(snap.version, '');
+    await this.restoreAll(snap.version, '', snap.version);
   }
 
   /** The run's optimizer settings as sent with Restore (a replica's own defaults must not apply). */
@@ -92,20 +97,31 @@ export class ClusterTrainer {
           eps: o.eps,
           weightDecay: o.weightDecay,
           clipNorm: o.clipNorm,
+          warmupSteps: o.warmupSteps ?? 0,
         }
       : undefined;
   }
 
-  private async restoreAll(version: string, optimizerObject: string): Promise<void> {
-    const optimizer = this.optimizerMessage();
+  private restoreMessage(version: string, optimizerObject: string, referenceVersion: string) {
+    return {
+      runId: this.t.runId,
+      version,
+      optimizerObject,
+      optimizer: this.optimizerMessage(),
+      referenceVersion: referenceVersion === version ? '' : referenceVersion,
+    };
+  }
+
+  private async restoreAll(
+    version: string,
+    optimizerObject: string,
+    referenceVersion: string,
+  ): Promise<void> {
+    const msg = this.restoreMessage(version, optimizerObject, referenceVersion);
     const sums = await Promise.all(
       this.activeReplicas().map(async (m) => {
         try {
-          return (
-            await this.t.dir
-              .modelNode(m)
-              .restore({ runId: this.t.runId, version, optimizerObject, optimizer }, { deadlineMs: 120_000 })
-          ).checksum;
+          return (await this.t.dir.modelNode(m).restore(msg, { deadlineMs: 120_000 })).checksum;
         } catch (e) {
           this.t.dir.markLost(m.nodeId, `Restore failed: ${(e as Error).message}`);
           return undefined;
@@ -117,7 +133,9 @@ export class ClusterTrainer {
     if (new Set(ok).size !== 1)
       throw new Error(`replicas disagree after loading ${version}: ${[...new Set(ok)].join(', ')}`);
     this.version = version;
-    this.optimizerObject = optimizerObject;
+    this.referenceVersion = referenceVersion;
+    this.stored = { version, optimizerObject };
+    this.stepsSinceStored = 0;
     await this.t.store.setLatest(version);
   }
 
@@ -126,25 +144,32 @@ export class ClusterTrainer {
     await this.t.dir.refresh();
     const ids = new Set(this.activeReplicas().map((m) => m.nodeId));
     const fresh = this.t.dir.byRole(Role.POLICY).filter((m) => !ids.has(m.nodeId));
+    if (fresh.length > 0 && this.stepsSinceStored > 0) {
+      // The policy moved since `version` without a refresh (a fixed reference): store where it is now.
+      const snap = await this.onAnyReplica('Snapshot', (c) =>
+        c.snapshot({ runId: this.t.runId, version: `join-${this.snapshotName()}`, includeOptimizer: true }),
+      );
+      this.stored = { version: snap.version, optimizerObject: snap.optimizerObject };
+      this.stepsSinceStored = 0;
+    }
     for (const m of fresh) {
       try {
-        await this.t.dir.modelNode(m).restore(
-          {
-            runId: this.t.runId,
-            version: this.version,
-            optimizerObject: this.optimizerObject,
-            optimizer: this.optimizerMessage(),
-          },
-          { deadlineMs: 120_000 },
-        );
+        await this.t.dir
+          .modelNode(m)
+          .restore(
+            this.restoreMessage(this.stored.version, this.stored.optimizerObject, this.referenceVersion),
+            {
+              deadlineMs: 120_000,
+            },
+          );
         this.active.push(m);
         this.t.dir.event(
           m.nodeId,
           'joined',
-          `late replica ${m.nodeId} loaded ${this.version} and joined training`,
+          `late replica ${m.nodeId} loaded ${this.stored.version} and joined training`,
         );
       } catch (e) {
-        this.t.dir.markLost(m.nodeId, `could not load ${this.version}: ${(e as Error).message}`);
+        this.t.dir.markLost(m.nodeId, `could not load ${this.stored.version}: ${(e as Error).message}`);
       }
     }
   }
@@ -158,7 +183,10 @@ export class ClusterTrainer {
       loss,
     );
     if (r.refused) this.refusedSteps++;
-    else this.steps++;
+    else {
+      this.steps++;
+      this.stepsSinceStored++;
+    }
     return r;
   }
 
@@ -187,7 +215,9 @@ export class ClusterTrainer {
         else if (!a.ok) this.t.dir.markLost(m.nodeId, `could not load reference ${version}: ${a.error}`);
       }
       this.version = version;
-      this.optimizerObject = snap.optimizerObject;
+      this.referenceVersion = version;
+      this.stored = { version, optimizerObject: snap.optimizerObject };
+      this.stepsSinceStored = 0;
       return {
         version,
         sha256: snap.sha256,
@@ -198,22 +228,40 @@ export class ClusterTrainer {
     }
   }
 
+  private snapshotName(): string {
+    return `s${this.steps}${this.resumed ? '-r' : ''}`;
+  }
+
   async snapshot(): Promise<{ weights: Uint8Array; optimizer: Uint8Array; version: string }> {
-    const name = `s${this.steps}${this.resumed ? '-r' : ''}`;
     const snap = await this.onAnyReplica('Snapshot', (c) =>
-      c.snapshot({ runId: this.t.runId, version: name, includeOptimizer: true }),
+      c.snapshot({ runId: this.t.runId, version: this.snapshotName(), includeOptimizer: true }),
     );
     const weights = (await this.t.store.getVersion(snap.version)).data;
     const optimizer = (await this.t.store.getVersion(snap.optimizerObject)).data;
     return { weights, optimizer, version: this.version };
   }
 
-  async restore(s: { weights: Uint8Array; optimizer: Uint8Array; version: string }): Promise<void> {
+  /**
+   * Resume. With reference 'initial' (a fixed reference) the replicas' reference is the run's v0: the
+   * weights replica 0 holds before anything is restored, which is how start() defines v0 (a resumed
+   * cluster's replicas are fresh processes that loaded their initial model).
+   */
+  async restore(
+    s: { weights: Uint8Array; optimizer: Uint8Array; version: string },
+    opts?: { reference?: RestoreReference },
+  ): Promise<void> {
     const tag = sha256Hex(s.weights).slice(0, 16);
     this.resumed = true;
+    this.active = this.t.dir.byRole(Role.POLICY);
+    let reference = `resume-${tag}`;
+    if (opts?.reference === 'initial') {
+      const snap = await this.onAnyReplica('Snapshot', (c) =>
+        c.snapshot({ runId: this.t.runId, version: 'v0-r', includeOptimizer: false }),
+      );
+      reference = snap.version;
+    }
     await this.t.store.putVersion(`resume-${tag}`, s.weights);
     await this.t.store.putVersion(`resume-opt-${tag}`, s.optimizer);
-    this.active = this.t.dir.byRole(Role.POLICY);
-    await this.restoreAll(`resume-${tag}`, `resume-opt-${tag}`);
+    await this.restoreAll(`resume-${tag}`, `resume-opt-${tag}`, reference);
   }
 }

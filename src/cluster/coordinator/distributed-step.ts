@@ -6,8 +6,8 @@ import { averageGradients } from '../../model/gradients.js';
 import { sha256Hex } from '../../model/weights-codec.js';
 import type { LossConfig } from '../../tso/dpo-step.js';
 import type { TrainPair, TrainStepResult } from '../../tso/loop/port.js';
+import { combineShardMetrics, metricsFromWire } from '../../tso/preference-metrics.js';
 import {
-  LossKind,
   publishMessage,
   subjects,
   subscribeMessages,
@@ -16,9 +16,8 @@ import {
   type NatsConnection,
 } from '../../transport/index.js';
 import type { Logger } from '../../util/log.js';
+import { lossToWire, pairToWire } from '../loss-wire.js';
 import type { NodeDirectory } from './node-directory.js';
-
-const LOSS_KIND = { 'dual-clip': LossKind.DUAL_CLIP, dpo: LossKind.DPO, ipo: LossKind.IPO } as const;
 
 export interface StepContext {
   runId: string;
@@ -31,8 +30,6 @@ export interface StepContext {
   version: string;
 }
 
-const finite = (x: number): number => (Number.isFinite(x) ? x : 0);
-
 /** Computes every shard's gradient; a shard whose replica fails goes to the next live one. */
 async function computeShards(
   ctx: StepContext,
@@ -43,13 +40,7 @@ async function computeShards(
   ranges: [number, number][],
   reassigned: string[],
 ): Promise<GradientSummary[]> {
-  const lossMsg = {
-    kind: LOSS_KIND[loss.name],
-    beta: loss.beta,
-    clipChosen: finite(loss.clipChosen),
-    clipRejected: finite(loss.clipRejected),
-    sftWeight: loss.sftWeight ?? 0,
-  };
+  const lossMsg = lossToWire(loss);
   return Promise.all(
     ranges.map(async ([a, b], shard) => {
       const req = {
@@ -58,15 +49,7 @@ async function computeShards(
         replica: shard,
         loss: lossMsg,
         totalPairs: pairs.length,
-        pairs: pairs.slice(a, b).map((p, i) => ({
-          id: String(a + i),
-          prompt: p.prompt,
-          chosen: p.chosen,
-          rejected: p.rejected,
-          weight: p.weight,
-          refChosenLogprob: p.refChosen,
-          refRejectedLogprob: p.refRejected,
-        })),
+        pairs: pairs.slice(a, b).map((p, i) => pairToWire(p, String(a + i))),
       };
       const order = [replicas[shard], ...replicas.filter((_, i) => i !== shard)];
       for (const m of order) {
@@ -95,19 +78,12 @@ function summarize(
   const sizes = ranges.map(([a, b]) => b - a);
   const wmean = (f: (s: GradientSummary) => number) =>
     summaries.reduce((acc, s, i) => acc + f(s) * sizes[i], 0) / n;
-  const metric = (k: string) => wmean((s) => s.metrics[k] ?? 0);
   return {
     loss: wmean((s) => s.loss),
-    metrics: {
-      rewardAccuracy: metric('reward_accuracy'),
-      margin: metric('margin'),
-      chosenReward: metric('chosen_reward'),
-      rejectedReward: metric('rejected_reward'),
-      fractionClipped: metric('clip_fraction'),
-      fractionChosenClipped: 0,
-      fractionRejectedClipped: 0,
-      pairs: n,
-    },
+    metrics: combineShardMetrics(
+      summaries.map((s, i) => metricsFromWire(s.metrics, sizes[i])),
+      sizes,
+    ),
     checksums,
     reassigned,
   };

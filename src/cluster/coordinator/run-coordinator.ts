@@ -4,9 +4,9 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initBackend } from '../../backend/select-backend.js';
 import { loadConfigFile, parseConfig } from '../../config/load-config.js';
-import { DEFAULT_ADAMW } from '../../model/adamw.js';
 import { runTso } from '../../tso/loop/run-loop.js';
 import { RunDir } from '../../tso/loop/run-dir.js';
+import { optimizerOptionsOf } from '../../tso/loop/train-pairs.js';
 import { writeReport, type NodeSummary, type Report } from '../../tso/loop/report.js';
 import { humanSource, modelHooks, prepareData, progressPrinter } from '../../tso/loop/session.js';
 import {
@@ -125,8 +125,7 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
       collectTimeoutMs: cfg.rpc_deadline_ms,
       hasJudge: nodeDir.byRole(Role.JUDGE).length > 0,
     });
-    const opt = runCfg.optimizer;
-    const adamw = { ...DEFAULT_ADAMW, lr: opt.lr, weightDecay: opt.weight_decay, clipNorm: opt.clip_norm };
+    const adamw = optimizerOptionsOf(runCfg);
     // A fresh run starts every replica from replica 0's weights; a resumed one restores the checkpoint.
     if (o.resumeDir) port.configure(adamw);
     else await port.start(adamw);

@@ -1,6 +1,6 @@
 // The ModelNode gRPC service of one node: Describe, Generate (streamed and published on NATS), Score,
 // LoadWeights, and — on policy replicas — ComputeGradients, Snapshot and Restore.
-import { answerOptions, generate } from '../../model/generate.js';
+import { answerOptions, effectiveSampling, generate, type SamplingOverride } from '../../model/generate.js';
 import type { GPT } from '../../model/gpt.js';
 import { encodePairsForScoring, promptIds, responseText } from '../../model/prompt-format.js';
 import { deriveSeed } from '../../model/seeded-normal.js';
@@ -32,6 +32,8 @@ export interface ModelNodeDeps {
   nc: NatsConnection;
   generateBatch: number;
   source: 'generator' | 'policy';
+  /** This node's sampling override (generator nodes; see node-config `sampling`). */
+  sampling?: SamplingOverride;
   onWeights?: (version: string) => void;
 }
 
@@ -53,8 +55,16 @@ export function modelNodeService(d: ModelNodeDeps): ServiceRegistration {
           `prompts: expected 1..${MAX_PROMPTS}, got ${req.prompts.length}`,
         );
       }
-      const s = req.sampling;
-      if (!s) throw new GrpcStatusError(status.INVALID_ARGUMENT, 'sampling: required');
+      if (!req.sampling) throw new GrpcStatusError(status.INVALID_ARGUMENT, 'sampling: required');
+      // Protobuf defaults: top_p 0 and max_new_tokens 0 mean "unset". Then this node's override.
+      const s = effectiveSampling(
+        {
+          ...req.sampling,
+          topP: req.sampling.topP > 0 ? req.sampling.topP : 1,
+          maxNewTokens: req.sampling.maxNewTokens || 32,
+        },
+        d.sampling,
+      );
       const n = Math.max(1, req.n);
       const info = d.info();
       const block = d.model.config.blockSize;
@@ -72,17 +82,7 @@ export function modelNodeService(d: ModelNodeDeps): ServiceRegistration {
               `prompt ${chunk[tooLong].id} does not fit the context of ${block}`,
             );
           const rowOffset = sample * req.prompts.length + i;
-          // Protobuf defaults: top_p 0 and max_new_tokens 0 mean "unset".
-          const opts = answerOptions(
-            {
-              temperature: s.temperature,
-              topK: s.topK,
-              topP: s.topP > 0 ? s.topP : 1,
-              maxNewTokens: s.maxNewTokens || 32,
-            },
-            s.seed,
-            rowOffset,
-          );
+          const opts = answerOptions(s, s.seed, rowOffset);
           let gens;
           try {
             gens = generate(d.model, ids, opts);
@@ -180,7 +180,13 @@ export function modelNodeService(d: ModelNodeDeps): ServiceRegistration {
     snapshot: (req) => needReplica(d).snapshot(req.runId, req.version, req.includeOptimizer),
 
     restore: async (req) => {
-      const r = await needReplica(d).restore(req.runId, req.version, req.optimizerObject, req.optimizer);
+      const r = await needReplica(d).restore(
+        req.runId,
+        req.version,
+        req.optimizerObject,
+        req.optimizer,
+        req.referenceVersion,
+      );
       d.onWeights?.(req.version);
       return { version: req.version, checksum: r.checksum, optimizerStep: r.step };
     },

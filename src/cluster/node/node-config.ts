@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { BACKEND_NAMES } from '../../backend/select-backend.js';
 import { JudgeConfigSchema } from '../../judges/make-judge.js';
+import type { SamplingOverride } from '../../model/generate.js';
 
 const Token = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'use 1-128 of [A-Za-z0-9_-]');
 const HostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT');
@@ -29,6 +30,17 @@ export const NodeConfigSchema = z.strictObject({
   /** Prompts per generation batch. */
   generate_batch: z.number().int().min(1).default(64),
   judge: JudgeConfigSchema.optional(),
+  /**
+   * Generator nodes: this node's own sampling, overriding the run's `sampling` key by key (the run's
+   * settings stay the policy's and every other node's). Lineage records what was actually used.
+   */
+  sampling: z
+    .strictObject({
+      temperature: z.number().min(0).optional(),
+      top_k: z.number().int().min(0).optional(),
+      top_p: z.number().gt(0).max(1).optional(),
+    })
+    .optional(),
 });
 
 export type NodeConfig = z.infer<typeof NodeConfigSchema>;
@@ -41,4 +53,11 @@ export function checkNodeConfig(c: NodeConfig, source: string): void {
   if (c.role !== 'judge') need(c.model !== undefined, 'model', `required for role ${c.role}`);
   if (c.role === 'generator') need(c.tier !== undefined, 'tier', 'required for role generator');
   if (c.role === 'judge') need(c.judge !== undefined, 'judge', 'required for role judge');
+  if (c.sampling) need(c.role === 'generator', 'sampling', 'only a generator node can override sampling');
+}
+
+/** The node's sampling override in the model's terms (undefined: the run's sampling). */
+export function samplingOverrideOf(c: NodeConfig): SamplingOverride | undefined {
+  const s = c.sampling;
+  return s ? { temperature: s.temperature, topK: s.top_k, topP: s.top_p } : undefined;
 }

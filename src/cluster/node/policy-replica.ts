@@ -6,13 +6,12 @@ import { AdamW, DEFAULT_ADAMW, NonFiniteGradientError } from '../../model/adamw.
 import { weightsChecksum } from '../../model/checkpoint.js';
 import type { GPT } from '../../model/gpt.js';
 import { decodeOptimizerState, encodeOptimizerState } from '../../model/optimizer-codec.js';
-import { encodePairsForScoring } from '../../model/prompt-format.js';
 import { decodeWeights, encodeWeights, sha256Hex } from '../../model/weights-codec.js';
-import { preferenceGradient, type LossConfig } from '../../tso/dpo-step.js';
+import { preferenceGradient, shardBatch } from '../../tso/dpo-step.js';
+import { metricsToWire } from '../../tso/preference-metrics.js';
 import {
   buckets,
   GrpcStatusError,
-  LossKind,
   publishMessage,
   status,
   subjects,
@@ -22,12 +21,7 @@ import {
 } from '../../transport/index.js';
 import type { GradientRequest, OptimizerOptions, Update, WeightsAnnounce } from '../../transport/index.js';
 import type { Logger } from '../../util/log.js';
-
-const LOSS_NAMES: Record<number, LossConfig['name']> = {
-  [LossKind.DUAL_CLIP]: 'dual-clip',
-  [LossKind.DPO]: 'dpo',
-  [LossKind.IPO]: 'ipo',
-};
+import { lossFromWire, pairFromWire } from '../loss-wire.js';
 
 export class PolicyReplica {
   opt: AdamW;
@@ -88,28 +82,38 @@ export class PolicyReplica {
     })();
   }
 
-  /** Loads policy and reference from a stored version (+ optimizer state or a fresh optimizer). */
+  /**
+   * Loads the policy from a stored version and the reference from `referenceVersion` (empty: the
+   * same version), plus optimizer state or a fresh optimizer.
+   */
   async restore(
     runId: string,
     version: string,
     optimizerObject: string,
     options?: OptimizerOptions,
+    referenceVersion = '',
   ): Promise<{ checksum: string; step: number }> {
     const store = await this.storeFor(runId);
-    const { data } = await store.getVersion(version); // verifies SHA-256
-    const { header, values } = decodeWeights(data);
-    if (JSON.stringify(header.config) !== JSON.stringify(this.policy.config)) {
-      throw new GrpcStatusError(
-        status.FAILED_PRECONDITION,
-        `version ${version} has a different model config than this replica`,
-      );
-    }
+    const load = async (v: string) => {
+      const { data } = await store.getVersion(v); // verifies SHA-256
+      const { header, values } = decodeWeights(data);
+      if (JSON.stringify(header.config) !== JSON.stringify(this.policy.config)) {
+        throw new GrpcStatusError(
+          status.FAILED_PRECONDITION,
+          `version ${v} has a different model config than this replica`,
+        );
+      }
+      return values;
+    };
+    const values = await load(version);
+    const refVersion = referenceVersion || version;
+    const refValues = refVersion === version ? values : await load(refVersion);
     const optimizerState = optimizerObject
       ? decodeOptimizerState((await store.getVersion(optimizerObject)).data)
       : undefined;
     // Everything verified: now change state.
     this.policy.setWeights(values);
-    this.reference.setWeights(values);
+    this.reference.setWeights(refValues);
     const adam: AdamWOptions =
       options && options.lr > 0
         ? {
@@ -119,13 +123,14 @@ export class PolicyReplica {
             eps: options.eps || 1e-8,
             weightDecay: options.weightDecay,
             clipNorm: options.clipNorm,
+            warmupSteps: options.warmupSteps,
           }
         : this.opt.options;
     this.opt.dispose();
     this.opt = new AdamW(this.policy.vars, this.policy.specs, adam);
     if (optimizerState) this.opt.setState(optimizerState);
     this.weightVersion = version;
-    this.referenceVersion = version;
+    this.referenceVersion = refVersion;
     await this.bind(runId);
     this.log.info({ version, optimizerObject, step: this.opt.step }, 'restored');
     return { checksum: weightsChecksum(this.policy), step: this.opt.step };
@@ -159,8 +164,8 @@ export class PolicyReplica {
   /** Gradient of this shard, published on NATS; the summary goes back over gRPC. */
   async computeGradients(req: GradientRequest) {
     if (req.pairs.length === 0) throw new GrpcStatusError(status.INVALID_ARGUMENT, 'empty shard');
-    if (!req.loss || !LOSS_NAMES[req.loss.kind])
-      throw new GrpcStatusError(status.INVALID_ARGUMENT, 'loss kind missing or unknown');
+    const loss = lossFromWire(req.loss);
+    if (!loss) throw new GrpcStatusError(status.INVALID_ARGUMENT, 'loss kind missing or unknown');
     if (req.expectedWeightVersion && req.expectedWeightVersion !== this.weightVersion) {
       throw new GrpcStatusError(
         status.FAILED_PRECONDITION,
@@ -168,35 +173,12 @@ export class PolicyReplica {
       );
     }
     await this.bind(req.runId);
-    const rows = [
-      ...req.pairs.map((p) => ({ prompt: p.prompt, response: p.chosen })),
-      ...req.pairs.map((p) => ({ prompt: p.prompt, response: p.rejected })),
-    ];
-    const seqs = encodePairsForScoring(rows, this.policy.config.blockSize);
-    const ref = Float32Array.from([
-      ...req.pairs.map((p) => p.refChosenLogprob),
-      ...req.pairs.map((p) => p.refRejectedLogprob),
-    ]);
-    const weights = Float32Array.from(req.pairs.map((p) => (p.weight > 0 ? p.weight : 1)));
-    const loss: LossConfig = {
-      name: LOSS_NAMES[req.loss.kind],
-      beta: req.loss.beta,
-      clipChosen: req.loss.clipChosen || Infinity,
-      clipRejected: req.loss.clipRejected || Infinity,
-      sftWeight: req.loss.sftWeight,
-    };
-    const r = preferenceGradient(this.policy, { seqs, weights }, ref, loss);
+    const { batch, ref } = shardBatch(req.pairs.map(pairFromWire), this.policy.config.blockSize);
+    const r = preferenceGradient(this.policy, batch, ref, loss);
     const grad = new Uint8Array(r.grad.buffer, r.grad.byteOffset, r.grad.byteLength);
     const checksum = sha256Hex(grad);
     const subject = subjects.grad(req.runId, req.step, req.replica);
-    const m = r.metrics;
-    const metrics = {
-      reward_accuracy: m.rewardAccuracy,
-      margin: m.margin,
-      chosen_reward: m.chosenReward,
-      rejected_reward: m.rejectedReward,
-      clip_fraction: m.fractionClipped,
-    };
+    const metrics = metricsToWire(r.metrics);
     await publishMessage(this.nc, subject, 'tso.v1.GradientShard', {
       runId: req.runId,
       step: req.step,

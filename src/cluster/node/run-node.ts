@@ -20,7 +20,7 @@ import {
 import { logger } from '../../util/log.js';
 import { judgeService } from './judge-service.js';
 import { modelNodeService } from './model-node-service.js';
-import { checkNodeConfig, NodeConfigSchema, type NodeConfig } from './node-config.js';
+import { checkNodeConfig, NodeConfigSchema, samplingOverrideOf, type NodeConfig } from './node-config.js';
 import { PolicyReplica } from './policy-replica.js';
 
 export interface NodeOverrides {
@@ -101,6 +101,7 @@ export async function runNode(
         nc,
         generateBatch: cfg.generate_batch,
         source: cfg.role === 'policy' ? 'policy' : 'generator',
+        sampling: samplingOverrideOf(cfg),
         onWeights: (v) => void membership?.update({ weightVersion: v }),
       }),
     );

@@ -9,8 +9,11 @@ export type WeightTarget = (typeof WeightTarget)[keyof typeof WeightTarget];
 export const ResponseSource = { UNSPECIFIED: 0, GENERATOR: 1, POLICY: 2, HUMAN: 3 } as const;
 export type ResponseSource = (typeof ResponseSource)[keyof typeof ResponseSource];
 
-export const LossKind = { UNSPECIFIED: 0, DUAL_CLIP: 1, DPO: 2, IPO: 3 } as const;
+export const LossKind = { UNSPECIFIED: 0, DUAL_CLIP: 1, DPO: 2, IPO: 3, SFT: 4 } as const;
 export type LossKind = (typeof LossKind)[keyof typeof LossKind];
+
+export const ClipUnits = { UNSPECIFIED: 0, PER_TOKEN: 1, SEQUENCE: 2 } as const;
+export type ClipUnits = (typeof ClipUnits)[keyof typeof ClipUnits];
 
 export const Verdict = { UNSPECIFIED: 0, A: 1, B: 2, TIE: 3 } as const;
 export type Verdict = (typeof Verdict)[keyof typeof Verdict];

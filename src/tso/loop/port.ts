@@ -78,6 +78,8 @@ export interface NodeEvent {
   detail: string;
 }
 
+export type RestoreReference = 'policy' | 'initial';
+
 export interface TrainingPort {
   generate(req: GenerateRequest): Promise<GenerateResult>;
   /** The AI-feedback judge (absent when no judge is configured). */
@@ -90,8 +92,15 @@ export interface TrainingPort {
   refreshReference(version: string): Promise<{ version: string; sha256: string; acks: string[] }>;
   /** The current policy weights (tso weights codec bytes) and optimizer state (for checkpoints). */
   snapshot(): Promise<{ weights: Uint8Array; optimizer: Uint8Array; version: string }>;
-  /** Puts every replica back to a snapshot (resume). */
-  restore(s: { weights: Uint8Array; optimizer: Uint8Array; version: string }): Promise<void>;
+  /**
+   * Puts every replica back to a snapshot (resume). The reference becomes the restored policy
+   * ('policy', default: an iterative reference equals the policy at a mini-batch boundary) or the
+   * run's initial policy weights, v0 ('initial': a fixed reference never moves, across resumes too).
+   */
+  restore(
+    s: { weights: Uint8Array; optimizer: Uint8Array; version: string },
+    opts?: { reference?: RestoreReference },
+  ): Promise<void>;
   /** Membership changes and failures since the last call. */
   drainEvents(): NodeEvent[];
 }

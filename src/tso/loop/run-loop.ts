@@ -139,7 +139,11 @@ export async function runTso(
     const optimizer = new Uint8Array(
       await readBinary(dir, 'checkpoint/optimizer.bin', state.optimizer_sha256),
     );
-    await port.restore({ weights, optimizer, version: state.reference_version });
+    // A fixed reference is the run's initial policy, not the checkpointed one.
+    await port.restore(
+      { weights, optimizer, version: state.reference_version },
+      { reference: cfg.reference === 'fixed' ? 'initial' : 'policy' },
+    );
     if (state.oracle) hooks.human?.setState?.(state.oracle);
     if (state.prior) prior.setState(state.prior);
     for (const [file, n] of Object.entries({

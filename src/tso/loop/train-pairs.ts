@@ -1,6 +1,9 @@
-// Step 6 of a TSO mini-batch: reference log-probs once per pair, then E epochs of optimizer steps over
-// shuffled batches of pairs (the port spreads each batch across the policy replicas).
+// Step 6 of a TSO mini-batch: reference log-probs once per pair, then optimizer steps over shuffled
+// batches of pairs (the port spreads each batch across the policy replicas). The schedule is either
+// `epochs` passes or a fixed `steps_per_minibatch`; see trainSchedule.
+import { DEFAULT_ADAMW, type AdamWOptions } from '../../model/adamw.js';
 import type { LossConfig } from '../dpo-step.js';
+import type { ClipUnits } from '../losses.js';
 import type { ScaledPair } from '../pairs.js';
 import type { PreferenceMetrics } from '../preference-metrics.js';
 import { Rng } from '../rng.js';
@@ -27,8 +30,79 @@ export function lossConfigOf(cfg: RunConfig): LossConfig {
     beta: cfg.loss.beta,
     clipChosen: cfg.loss.clip_chosen,
     clipRejected: cfg.loss.clip_rejected,
+    clipUnits: cfg.loss.clip_units as ClipUnits,
     sftWeight: cfg.loss.sft_weight,
   };
+}
+
+/** The run's AdamW options: LocalPort and the cluster's replicas both get exactly these. */
+export function optimizerOptionsOf(cfg: RunConfig): AdamWOptions {
+  const o = cfg.optimizer;
+  return {
+    ...DEFAULT_ADAMW,
+    lr: o.lr,
+    weightDecay: o.weight_decay,
+    clipNorm: o.clip_norm,
+    warmupSteps: o.warmup_steps,
+  };
+}
+
+export interface ScheduledBatch {
+  /** The pass over the pairs (the reshuffle) the batch's first pair comes from. */
+  epoch: number;
+  /** Indices into the mini-batch's pairs. */
+  indices: number[];
+}
+
+/**
+ * The optimizer steps of one mini-batch of n pairs, a pure function of (seed, iteration, n).
+ * With `steps_per_minibatch` S: exactly S batches of `train_batch_pairs` B, read consecutively from
+ * a stream of seeded reshuffles (a new shuffle each pass); with n < B every batch is all n pairs; no
+ * pairs, no steps. Otherwise `epochs` passes of batches of B, where a leftover smaller than B/2 joins
+ * the pass's previous batch, so no optimizer step is taken on a handful of pairs.
+ */
+export function trainSchedule(
+  cfg: Pick<RunConfig, 'seed' | 'epochs' | 'train_batch_pairs' | 'steps_per_minibatch'>,
+  iteration: number,
+  n: number,
+): ScheduledBatch[] {
+  const B = cfg.train_batch_pairs;
+  const pass = (epoch: number) =>
+    Rng.fromSeed(cfg.seed, 'epoch', iteration, epoch).shuffle(Array.from({ length: n }, (_, i) => i));
+  const out: ScheduledBatch[] = [];
+  if (n === 0) return out;
+  if (cfg.steps_per_minibatch !== undefined) {
+    let epoch = 0;
+    let order = pass(0);
+    let at = 0;
+    const size = Math.min(B, n);
+    let first = 0;
+    for (let s = 0; s < cfg.steps_per_minibatch; s++) {
+      const indices: number[] = [];
+      while (indices.length < size) {
+        if (at === n) {
+          order = pass(++epoch);
+          at = 0;
+        }
+        if (indices.length === 0) first = epoch;
+        // With n < B one pass is the whole batch; otherwise a batch may run on into the next pass.
+        const take = Math.min(size - indices.length, n - at);
+        indices.push(...order.slice(at, at + take));
+        at += take;
+      }
+      out.push({ epoch: first, indices });
+    }
+    return out;
+  }
+  for (let epoch = 0; epoch < cfg.epochs; epoch++) {
+    const order = pass(epoch);
+    const batches: number[][] = [];
+    for (let i = 0; i < n; i += B) batches.push(order.slice(i, i + B));
+    const last = batches.at(-1)!;
+    if (batches.length > 1 && last.length < B / 2) batches[batches.length - 2].push(...batches.pop()!);
+    for (const indices of batches) out.push({ epoch, indices });
+  }
+  return out;
 }
 
 /** Attaches reference log-probs (computed once per pair) to the pairs. */
@@ -60,28 +134,25 @@ export async function trainPairs(
   const logs: StepLog[] = [];
   const loss = lossConfigOf(cfg);
   let step = firstStep;
-  for (let epoch = 0; epoch < cfg.epochs; epoch++) {
-    const order = Rng.fromSeed(cfg.seed, 'epoch', iteration, epoch).shuffle(pairs.map((_, i) => i));
-    for (let i = 0; i < order.length; i += cfg.train_batch_pairs) {
-      const batch = order.slice(i, i + cfg.train_batch_pairs).map((j) => pairs[j]);
-      const r = await port.trainStep(step, batch, loss);
-      const sums = Object.values(r.checksums);
-      const log: StepLog = {
-        step,
-        iteration,
-        epoch,
-        pairs: batch.length,
-        loss: r.loss,
-        metrics: r.metrics,
-        checksum: sums[0] ?? '',
-        replicas: sums.length,
-        reassigned: r.reassigned,
-        ...(r.refused ? { refused: r.refused } : {}),
-      };
-      logs.push(log);
-      onStep?.(log);
-      step++;
-    }
+  for (const { epoch, indices } of trainSchedule(cfg, iteration, pairs.length)) {
+    const batch = indices.map((j) => pairs[j]);
+    const r = await port.trainStep(step, batch, loss);
+    const sums = Object.values(r.checksums);
+    const log: StepLog = {
+      step,
+      iteration,
+      epoch,
+      pairs: batch.length,
+      loss: r.loss,
+      metrics: r.metrics,
+      checksum: sums[0] ?? '',
+      replicas: sums.length,
+      reassigned: r.reassigned,
+      ...(r.refused ? { refused: r.refused } : {}),
+    };
+    logs.push(log);
+    onStep?.(log);
+    step++;
   }
   return logs;
 }

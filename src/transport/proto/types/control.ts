@@ -1,5 +1,5 @@
 // Messages of common.proto, model_node.proto, judge.proto and coordinator.proto (see ../types.ts).
-import type { LossKind, Phase, ResponseSource, Role, Verdict, WeightTarget } from '../enums.js';
+import type { ClipUnits, LossKind, Phase, ResponseSource, Role, Verdict, WeightTarget } from '../enums.js';
 
 // ---- common.proto
 export interface Tokenizer {
@@ -116,6 +116,8 @@ export interface LossOptions {
   clipChosen: number;
   clipRejected: number;
   sftWeight: number;
+  /** UNSPECIFIED reads as SEQUENCE (senders from before the field). */
+  clipUnits: ClipUnits;
 }
 export interface TrainPair {
   id: string;
@@ -125,6 +127,8 @@ export interface TrainPair {
   weight: number;
   refChosenLogprob: number;
   refRejectedLogprob: number;
+  /** The NLL anchor applies to this pair's chosen side. */
+  anchor: boolean;
 }
 export interface GradientRequest {
   runId: string;
@@ -155,6 +159,8 @@ export interface OptimizerOptions {
   eps: number;
   weightDecay: number;
   clipNorm: number;
+  /** Linear lr warm-up over the first N optimizer steps; 0 = off. */
+  warmupSteps: number;
 }
 export interface SnapshotRequest {
   runId: string;
@@ -176,6 +182,8 @@ export interface RestoreRequest {
   /** Empty = fresh optimizer state. */
   optimizerObject: string;
   optimizer?: OptimizerOptions;
+  /** Weights object to load as the reference; empty = `version`. */
+  referenceVersion: string;
 }
 export interface RestoreResponse {
   version: string;
