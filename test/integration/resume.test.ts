@@ -93,7 +93,9 @@ describe('tso resume', () => {
   it('continues an interrupted run from its last checkpoint and ends bit-identical to an uninterrupted run', async () => {
     await run('straight', false);
     await expect(run('interrupted', false, 2)).rejects.toThrow('simulated crash');
-    const state = JSON.parse(readFileSync(join(f.root, 'interrupted/checkpoint/state.json'), 'utf8')) as {
+    const ckpt = join(f.root, 'interrupted/checkpoint');
+    const latest = readFileSync(join(ckpt, 'LATEST'), 'utf8').trim();
+    const state = JSON.parse(readFileSync(join(ckpt, latest, 'state.json'), 'utf8')) as {
       minibatches_done: number;
     };
     expect(state.minibatches_done).toBe(2);
