@@ -75,12 +75,14 @@ async function describeRun(root: string, entries: string[]): Promise<string> {
 export async function checkNewRunDir(root: string, overwrite: boolean): Promise<string[]> {
   const entries = await entriesOf(root);
   if (entries.length === 0) return entries;
-  if (!overwrite)
+  if (!overwrite) {
+    const resume = entries.includes('report.json') ? '' : `continue it with \`tso resume ${root}\`, `;
     throw new Error(
       `run dir ${root} is not empty: it holds ${await describeRun(root, entries)}. ` +
-        `A new run never appends to an old one: continue it with \`tso resume ${root}\`, ` +
+        `A new run never appends to an old one: ${resume}` +
         'pass --overwrite to delete it and start again, or choose another --run-dir',
     );
+  }
   const foreign = entries.filter((e) => !RUN_ENTRIES.has(e) && !e.includes(TMP_MARK));
   if (foreign.length > 0)
     throw new Error(
