@@ -115,4 +115,15 @@ describe('kill -9 of tso cluster', () => {
     expect(existsSync(nats.storeDir)).toBe(false);
     expect(processesMatching(nats.storeDir)).toEqual([]);
   });
+
+  it('stop() takes nats-server down even when its watchdog was killed on its own', async () => {
+    const nats = await startNats(() => {});
+    const server = processesMatching(nats.storeDir).filter((p) => !p.cmd.includes('nats-watchdog'));
+    expect(server, JSON.stringify(server)).toHaveLength(1);
+    process.kill(nats.pid, 'SIGKILL');
+    expect(await nats.died).toMatch(/watchdog was killed \(SIGKILL\)/);
+    await nats.stop();
+    expect(await waitUntil(() => !isAlive(server[0].pid), 2000)).toBe(true);
+    expect(existsSync(nats.storeDir)).toBe(false);
+  });
 });

@@ -58,16 +58,22 @@ export async function startNats(log: (l: string) => void): Promise<NatsProcess> 
   child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   let stopping = false;
   const died = new Promise<string>((resolve) =>
-    child.once('exit', () => {
-      if (!stopping) resolve(err.trim().split('\n').pop() || 'nats-server exited');
+    child.once('exit', (_code, signal) => {
+      if (stopping) return;
+      resolve(
+        signal
+          ? `the nats-server watchdog was killed (${signal})`
+          : err.trim().split('\n').pop() || 'nats-server exited',
+      );
     }),
   );
   const stop = async () => {
     stopping = true;
-    // Closing stdin is the watchdog's signal; a watchdog that does not finish in time is killed
-    // with its group (nats-server included) and the store dir removed here.
+    // "stop" and the end of stdin are the watchdog's signal; it stops nats-server and deletes the store.
     child.stdin?.end('stop\n');
-    if (!(await waitExit(child, 6000))) {
+    // A watchdog that exits by itself has seen nats-server exit first. One that hangs, or was killed
+    // on its own (a signal), may have left nats-server behind in its group: kill the group.
+    if (!(await waitExit(child, 6000)) || child.signalCode !== null) {
       killGroup(child, 'SIGKILL');
       await waitExit(child, 2000);
     }
