@@ -22,8 +22,7 @@ export interface Checkpoint<H> {
   history: H;
 }
 
-/** Checkpoints kept on disk: the one LATEST names and the one before it. */
-export const CHECKPOINTS_KEPT = 2;
+// Two checkpoints are kept: the one LATEST names and the one it named before (deleted at the next).
 const NAME = /^ckpt-\d{6}$/;
 
 export class CheckpointError extends Error {
