@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClusterConfigSchema } from '../cluster/cluster-config.js';
-import { runCluster } from '../cluster/launcher/run-cluster.js';
+import { runCluster, runDirOf } from '../cluster/launcher/run-cluster.js';
 import { loadConfigFile } from '../config/load-config.js';
 import type { Report } from '../tso/loop/report.js';
 import { printHeadline } from './headline.js';
@@ -22,10 +22,15 @@ export function clusterCommand(): Command {
     )
     .requiredOption('--config <file>', 'cluster config, e.g. config/cluster.yaml')
     .option('--run-dir <dir>', 'where the run writes its record (default runs/<run_id>)')
+    .option(
+      '--overwrite',
+      'delete the run already in the run dir and start again (else a non-empty one is refused)',
+    )
     .action(async (o) => {
       const cfg = await loadConfigFile(o.config, ClusterConfigSchema);
-      const code = await runCluster({ configPath: o.config, runDir: o.runDir, env: CHILD_ENV });
-      if (code === 0) await headlineOf(o.runDir ?? cfg.run_dir ?? join('runs', cfg.run.run_id));
+      const runDir = runDirOf(cfg, o.runDir);
+      const code = await runCluster({ configPath: o.config, runDir, overwrite: o.overwrite, env: CHILD_ENV });
+      if (code === 0) await headlineOf(runDir);
       process.exitCode = code;
     });
 }

@@ -8,8 +8,16 @@ export function coordinatorCommand(): Command {
     .requiredOption('--config <file>', 'cluster config, e.g. config/cluster.yaml')
     .option('--nats <url>', 'NATS server URL (overrides the config)')
     .option('--run-dir <dir>', 'where the run writes its record (default runs/<run_id>)')
+    .option(
+      '--overwrite',
+      'delete the run already in the run dir and start again (else a non-empty one is refused)',
+    )
     .action(async (o) => {
-      const report = await runCoordinator(o.config, { nats: o.nats, runDir: o.runDir });
+      const report = await runCoordinator(o.config, {
+        nats: o.nats,
+        runDir: o.runDir,
+        overwrite: o.overwrite,
+      });
       if (process.env.TSO_HEADLINE !== '0') printHeadline(report);
     });
 }

@@ -26,6 +26,8 @@ export interface LocalRunOptions {
   /** Print progress lines. */
   progress?: boolean;
   resume?: boolean;
+  /** A new run into a non-empty run dir deletes the old run first (otherwise it is refused). */
+  overwrite?: boolean;
   /** Replaces the judge node's judge (the oracle-labels ablation's gold-scorer upper bound). */
   judge?: Judge;
 }
@@ -33,6 +35,10 @@ export interface LocalRunOptions {
 export async function runLocal(cfg: ClusterConfig, o: LocalRunOptions): Promise<Report> {
   const t0 = performance.now();
   const run = o.run ?? cfg.run;
+  // One run per directory (run-dir.ts), checked before any model is loaded.
+  const dir = new RunDir(o.runDir);
+  if (o.resume) await dir.openForResume();
+  else await dir.startNew({ runId: run.run_id, overwrite: o.overwrite });
   const nodes: NodeConfig[] = [];
   for (const f of cfg.nodes) {
     const n = await loadConfigFile(f, NodeConfigSchema);
@@ -69,7 +75,6 @@ export async function runLocal(cfg: ClusterConfig, o: LocalRunOptions): Promise<
     policyName: policyNode.model_name ?? policyNode.model.split('/').pop(),
     generateBatch: policyNode.generate_batch,
   });
-  const dir = new RunDir(o.runDir);
   const data = await prepareData(run, dir);
   const hooks = await modelHooks(run, data, cfg.policy_init);
   const human = humanSource(run, dir);

@@ -103,9 +103,11 @@ describe('tso resume', () => {
     async (mode, c) => {
       await run(`straight-${mode}`, false, undefined, c);
       await expect(run(`interrupted-${mode}`, false, 2, c)).rejects.toThrow('simulated crash');
-      const state = JSON.parse(
-        readFileSync(join(f.root, `interrupted-${mode}/checkpoint/state.json`), 'utf8'),
-      ) as { minibatches_done: number };
+      const ckpt = join(f.root, `interrupted-${mode}/checkpoint`);
+      const latest = readFileSync(join(ckpt, 'LATEST'), 'utf8').trim();
+      const state = JSON.parse(readFileSync(join(ckpt, latest, 'state.json'), 'utf8')) as {
+        minibatches_done: number;
+      };
       expect(state.minibatches_done).toBe(2);
       const before = tf.memory().numTensors;
       const resumed = await run(`interrupted-${mode}`, true, undefined, c);

@@ -1,6 +1,6 @@
 // `tso coordinator`: discovers nodes in the membership KV, waits for the quorum, then drives the TSO
 // loop over them (ClusterPort) and writes the run's record. `resume` continues from the last checkpoint.
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { initBackend } from '../../backend/select-backend.js';
 import { loadConfigFile, parseConfig } from '../../config/load-config.js';
@@ -22,6 +22,7 @@ import {
 } from '../../transport/index.js';
 import type { Phase as PhaseT } from '../../transport/index.js';
 import { logger } from '../../util/log.js';
+import { exitWithParent } from '../launcher/exit-with-parent.js';
 import { ClusterConfigSchema, type ClusterConfig } from '../cluster-config.js';
 import { ClusterPort } from './cluster-port.js';
 import { NodeDirectory } from './node-directory.js';
@@ -32,6 +33,8 @@ export interface CoordinatorOptions {
   /** Continue the run in this directory from its last checkpoint. */
   resumeDir?: string;
   runDir?: string;
+  /** A new run into a non-empty run dir deletes the old run first (otherwise it is refused). */
+  overwrite?: boolean;
 }
 
 async function waitForQuorum(
@@ -65,6 +68,8 @@ async function waitForQuorum(
 
 export async function runCoordinator(configPath: string | undefined, o: CoordinatorOptions): Promise<Report> {
   const t0 = performance.now();
+  // Started by `tso cluster`: a run whose launcher died stops (its last checkpoint stays resumable).
+  exitWithParent('coordinator', 1);
   let cfg: ClusterConfig;
   if (o.resumeDir) {
     const saved = JSON.parse(await readFile(join(o.resumeDir, 'cluster-config.json'), 'utf8')) as unknown;
@@ -78,9 +83,11 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
   const dir = new RunDir(o.resumeDir ?? o.runDir ?? cfg.run_dir ?? join('runs', runCfg.run_id));
   const log = logger('coordinator', { run: runCfg.run_id, cluster: cfg.cluster });
   await initBackend('auto');
-  if (!o.resumeDir) {
-    await mkdir(dir.root, { recursive: true });
-    await writeFile(join(dir.root, 'cluster-config.json'), JSON.stringify(cfg, null, 2) + '\n');
+  // One run per directory: a new run is refused in a non-empty one unless --overwrite (run-dir.ts).
+  if (o.resumeDir) await dir.openForResume();
+  else {
+    await dir.startNew({ runId: runCfg.run_id, overwrite: o.overwrite });
+    await dir.writeJson('cluster-config.json', cfg);
   }
 
   const nc = await connectNats(cfg.nats, `tso-coordinator-${runCfg.run_id}`, { log });

@@ -1,13 +1,24 @@
-// Starts a private nats-server (JetStream, temp store dir, free port) when no server answers.
+// Starts a private nats-server (JetStream, temp store dir, free port) when no server answers. It runs
+// under a watchdog (nats-watchdog.ts) in its own process group: when the launcher dies, even by
+// SIGKILL, the watchdog's stdin ends and it stops nats-server and deletes the store dir.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { probeNats } from '../../transport/index.js';
+import { exited, killGroup, waitExit } from './process-group.js';
+
+const WATCHDOG = fileURLToPath(new URL('./nats-watchdog.js', import.meta.url));
 
 export interface NatsProcess {
   url: string;
+  /** The watchdog's pid (nats-server runs in its process group). */
+  pid: number;
+  storeDir: string;
+  /** Resolves (with why) if nats-server ends before stop() was called. */
+  died: Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -34,31 +45,54 @@ export function freePort(): Promise<number> {
 }
 
 export async function startNats(log: (l: string) => void): Promise<NatsProcess> {
+  const bin = natsServerBinary();
   const port = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'tso-nats-'));
   const child: ChildProcess = spawn(
-    natsServerBinary(),
-    ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    process.execPath,
+    [WATCHDOG, bin, storeDir, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir],
+    { stdio: ['pipe', 'ignore', 'pipe'], detached: true },
   );
+  child.stdin?.on('error', () => {}); // EPIPE if the watchdog is already gone: nothing to tell it
   let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  let stopping = false;
+  const died = new Promise<string>((resolve) =>
+    child.once('exit', (_code, signal) => {
+      if (stopping) return;
+      resolve(
+        signal
+          ? `the nats-server watchdog was killed (${signal})`
+          : err.trim().split('\n').pop() || 'nats-server exited',
+      );
+    }),
+  );
+  const stop = async () => {
+    stopping = true;
+    // "stop" and the end of stdin are the watchdog's signal; it stops nats-server and deletes the store.
+    child.stdin?.end('stop\n');
+    // A watchdog that exits by itself has seen nats-server exit first. One that hangs, or was killed
+    // on its own (a signal), may have left nats-server behind in its group: kill the group.
+    if (!(await waitExit(child, 6000)) || child.signalCode !== null) {
+      killGroup(child, 'SIGKILL');
+      await waitExit(child, 2000);
+    }
+    rmSync(storeDir, { recursive: true, force: true });
+  };
   const url = `nats://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
   while (!(await probeNats(url, 500))) {
-    if (child.exitCode !== null) throw new Error(`nats-server exited: ${err.trim().split('\n').pop()}`);
-    if (Date.now() > deadline) throw new Error('nats-server did not start within 15 s');
+    const why = exited(child)
+      ? `nats-server exited: ${err.trim().split('\n').pop() ?? ''}`
+      : Date.now() > deadline
+        ? 'nats-server did not start within 15 s'
+        : undefined;
+    if (why) {
+      await stop();
+      throw new Error(why);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   log(`started nats-server at ${url} (JetStream store ${storeDir})`);
-  return {
-    url,
-    stop: async () => {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-      rmSync(storeDir, { recursive: true, force: true });
-    },
-  };
+  return { url, pid: child.pid!, storeDir, died, stop };
 }

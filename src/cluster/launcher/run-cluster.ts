@@ -1,15 +1,23 @@
 // `tso cluster`: a whole cluster on one machine. Uses the configured NATS or starts one, spawns every
 // node as its own OS process, then the coordinator; interleaves their logs; stops everything at the end
 // or on Ctrl-C. The exit code is the coordinator's.
+// Process hygiene: every child leads its own process group (a terminal's Ctrl-C reaches only the
+// launcher, which stops them in order) and has a pipe on stdin with TSO_EXIT_WITH_PARENT=1, so it exits
+// within seconds when the launcher dies, even by SIGKILL (exit-with-parent.ts; nats-server through its
+// watchdog, nats-watchdog.ts, which also deletes the store dir).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile, parseConfig } from '../../config/load-config.js';
+import { readCheckpoint } from '../../tso/loop/checkpoint-io.js';
+import { checkNewRunDir, RunDir } from '../../tso/loop/run-dir.js';
 import { probeNats } from '../../transport/index.js';
 import { ClusterConfigSchema, type ClusterConfig } from '../cluster-config.js';
 import { pipeWithPrefix } from './child-logs.js';
+import { EXIT_WITH_PARENT_ENV } from './exit-with-parent.js';
 import { startNats, type NatsProcess } from './nats-process.js';
+import { exited, killGroup, waitExit } from './process-group.js';
 
 const TSO_BIN = fileURLToPath(new URL('../../../bin/tso.js', import.meta.url));
 
@@ -17,11 +25,18 @@ export interface ClusterOptions {
   configPath?: string;
   resumeDir?: string;
   runDir?: string;
+  /** A new run into a non-empty run dir deletes the old run first (otherwise it is refused). */
+  overwrite?: boolean;
   /** Extra environment for every child (tests). */
   env?: Record<string, string>;
   out?: (line: string) => void;
   /** Called once every node process is spawned (tests use it to kill one). */
   onSpawned?: (children: Map<string, ChildProcess>, natsUrl: string) => void;
+}
+
+/** Where a new run of `cfg` writes its record: --run-dir, else the config's run_dir, else runs/<run_id>. */
+export function runDirOf(cfg: ClusterConfig, override?: string): string {
+  return override ?? cfg.run_dir ?? join('runs', cfg.run.run_id);
 }
 
 export async function runCluster(o: ClusterOptions): Promise<number> {
@@ -30,16 +45,23 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
   let configFile: string;
   if (o.resumeDir) {
     configFile = join(o.resumeDir, 'cluster-config.json');
-    cfg = parseConfig(
-      JSON.parse(await readFile(configFile, 'utf8')) as unknown,
-      ClusterConfigSchema,
-      configFile,
-    );
+    const text = await readFile(configFile, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+      throw new Error(`${o.resumeDir} has no cluster-config.json: not the run dir of a tso cluster run`, {
+        cause: e,
+      });
+    });
+    cfg = parseConfig(JSON.parse(text) as unknown, ClusterConfigSchema, configFile);
   } else {
     if (!o.configPath) throw new Error('cluster: --config is required');
     configFile = o.configPath;
     cfg = await loadConfigFile(o.configPath, ClusterConfigSchema);
   }
+  // Refuse before starting anything (the coordinator checks again, and owns the clearing): a new run
+  // must not append to an old one, a resume needs an intact checkpoint of this run.
+  const runDir = o.resumeDir ?? runDirOf(cfg, o.runDir);
+  if (o.resumeDir) await readCheckpoint(new RunDir(o.resumeDir));
+  else await checkNewRunDir(runDir, o.overwrite ?? false);
   let nats: NatsProcess | undefined;
   let url = cfg.nats;
   if (await probeNats(url, 800)) out(`[cluster] using NATS at ${url}`);
@@ -49,9 +71,14 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
     url = nats.url;
   }
   const children = new Map<string, ChildProcess>();
-  const env = { ...process.env, ...o.env };
+  const env = { ...process.env, ...o.env, [EXIT_WITH_PARENT_ENV]: '1' };
   const spawnTso = (name: string, args: string[]) => {
-    const c = spawn(process.execPath, [TSO_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const c = spawn(process.execPath, [TSO_BIN, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env,
+      detached: true,
+    });
+    c.stdin?.on('error', () => {}); // EPIPE once the child is gone: its stdin only signals our life
     pipeWithPrefix(c.stdout, `[${name}]`, out);
     pipeWithPrefix(c.stderr, `[${name}]`, out);
     children.set(name, c);
@@ -66,20 +93,19 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
   let stopping = false;
   const stopAll = async () => {
     stopping = true;
-    const alive = [...children.values()].filter((c) => c.exitCode === null && c.signalCode === null);
+    const alive = [...children.values()].filter((c) => !exited(c));
     for (const c of alive) c.kill('SIGTERM');
-    await Promise.race([
-      Promise.all(
-        alive.map(
-          (c) =>
-            new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r))),
-        ),
-      ),
-      new Promise((r) => setTimeout(r, 8000)),
-    ]);
-    for (const c of alive) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await Promise.all(alive.map((c) => waitExit(c, 8000)));
+    for (const c of alive) if (!exited(c)) killGroup(c, 'SIGKILL');
+    await Promise.all(alive.map((c) => waitExit(c, 2000)));
     await nats?.stop();
   };
+  // Without its NATS the run cannot go on: stop it now rather than wait out every RPC deadline.
+  void nats?.died.then((why) => {
+    if (stopping) return;
+    out(`[cluster] ${why}: stopping the cluster`);
+    for (const c of children.values()) if (!exited(c)) c.kill('SIGTERM');
+  });
   const onSignal = () => {
     interrupted = true;
     out('[cluster] interrupted: stopping every process');
@@ -87,13 +113,17 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  process.once('SIGHUP', onSignal);
   try {
     for (const n of cfg.nodes)
       spawnTso(basename(n).replace(/\.ya?ml$/, ''), ['node', '--config', n, '--nats', url]);
     o.onSpawned?.(children, url);
     const coordArgs = o.resumeDir
       ? ['resume', o.resumeDir, '--coordinator-only', '--nats', url]
-      : ['coordinator', '--config', configFile, '--nats', url, ...(o.runDir ? ['--run-dir', o.runDir] : [])];
+      : [
+          ...['coordinator', '--config', configFile, '--nats', url, '--run-dir', runDir],
+          ...(o.overwrite ? ['--overwrite'] : []),
+        ];
     const coord = spawnTso('coordinator', coordArgs);
     const code = await new Promise<number>((resolve) =>
       coord.once('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))),
@@ -103,6 +133,7 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     if (!interrupted) await stopAll();
   }
 }

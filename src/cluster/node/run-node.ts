@@ -18,6 +18,7 @@ import {
   type ServiceRegistration,
 } from '../../transport/index.js';
 import { logger } from '../../util/log.js';
+import { exitWithParent } from '../launcher/exit-with-parent.js';
 import { judgeService } from './judge-service.js';
 import { modelNodeService } from './model-node-service.js';
 import { checkNodeConfig, NodeConfigSchema, samplingOverrideOf, type NodeConfig } from './node-config.js';
@@ -50,6 +51,8 @@ export async function runNode(
   configPath: string,
   o: NodeOverrides,
 ): Promise<{ stop: () => Promise<void>; address: string }> {
+  // Started by `tso cluster`: exit (deregistered) when the launcher dies, however it dies.
+  const parent = exitWithParent('node');
   const cfg: NodeConfig = { ...(await loadConfigFile(configPath, NodeConfigSchema)) };
   checkNodeConfig(cfg, configPath);
   if (o.nats) cfg.nats = o.nats;
@@ -143,5 +146,6 @@ export async function runNode(
     await server.shutdown(2000).catch(() => {});
     await nc.drain().catch(() => {});
   };
+  parent.onGone(stop);
   return { stop, address: advertised };
 }

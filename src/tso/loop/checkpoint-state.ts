@@ -22,4 +22,8 @@ export interface CheckpointState {
   seed: number;
   totals: { pairs: number; disputes: number; human_labels: number; missing: number };
   saved_at: string;
+  /** run.json's instance_id (set by writeCheckpoint): resume refuses a checkpoint of another run. */
+  run_instance?: string;
+  /** SHA-256 of history.json (set by writeCheckpoint), verified on resume like the binaries. */
+  history_sha256?: string;
 }

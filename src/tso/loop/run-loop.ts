@@ -1,6 +1,5 @@
 // The TSO run: mini-batch after mini-batch of generate → prior → AI/human correction → scaled pairs →
 // train → refresh the reference → evaluate → checkpoint. Resumable from the last checkpoint.
-import { readFile } from 'node:fs/promises';
 import type { PreferencePair } from '../../data/formats.js';
 import type { EvalMetrics } from '../evaluate.js';
 import { sha256Hex } from '../../model/weights-codec.js';
@@ -10,6 +9,7 @@ import type { OracleFeedbackState } from '../oracle-feedback.js';
 import { CalibratedPrior } from '../calibrated-prior.js';
 import { hash53 } from '../rng.js';
 import { buildPairs, type LoopPrompt } from './build-pairs.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint-io.js';
 import type { CheckpointState } from './checkpoint-state.js';
 import { iterationDiagnostics, type GoldScorer, type IterationDiagnostics } from './diagnostics.js';
 import type { GenerateResult, MissingWork, NodeEvent, TrainingPort } from './port.js';
@@ -134,11 +134,9 @@ export async function runTso(
   const iterations: IterationRecord[] = [];
   const events: NodeEvent[] = [];
   if (opts.resume) {
-    state = await dir.readJson<CheckpointState>('checkpoint/state.json');
-    const weights = new Uint8Array(await readBinary(dir, 'checkpoint/policy.bin', state.policy_sha256));
-    const optimizer = new Uint8Array(
-      await readBinary(dir, 'checkpoint/optimizer.bin', state.optimizer_sha256),
-    );
+    const ckpt = await readCheckpoint<{ initial: EvalSummary; iterations: IterationRecord[] }>(dir);
+    state = ckpt.state;
+    const { weights, optimizer } = ckpt;
     // A fixed reference is the run's initial policy, not the checkpointed one.
     await port.restore(
       { weights, optimizer, version: state.reference_version },
@@ -154,11 +152,8 @@ export async function runTso(
     })) {
       await dir.truncateJsonl(file, n);
     }
-    const history = await dir.readJson<{ initial: EvalSummary; iterations: IterationRecord[] }>(
-      'checkpoint/history.json',
-    );
-    initial = history.initial;
-    iterations.push(...history.iterations);
+    initial = ckpt.history.initial;
+    iterations.push(...ckpt.history.iterations);
   } else {
     await dir.init();
     progress('evaluate', 0);
@@ -298,11 +293,13 @@ export async function runTso(
       },
       saved_at: new Date().toISOString(),
     };
-    // Weights first, the state that points at them last: a crash in between leaves the old checkpoint valid.
-    await dir.writeAtomic('checkpoint/policy.bin', snap.weights);
-    await dir.writeAtomic('checkpoint/optimizer.bin', snap.optimizer);
-    await dir.writeJson('checkpoint/history.json', { initial, iterations });
-    await dir.writeJson('checkpoint/state.json', state);
+    // Crash-safe (checkpoint-io.ts): a new checkpoint dir, then the LATEST pointer; the previous one is kept.
+    await writeCheckpoint(dir, {
+      state,
+      weights: snap.weights,
+      optimizer: snap.optimizer,
+      history: { initial, iterations },
+    });
   }
   const final = await port.snapshot();
   await hooks.exportPolicy(final.weights, dir.path('policy'), {
@@ -321,14 +318,4 @@ export async function runTso(
     loss_last: lastStep?.loss_last ?? null,
     policy_version: final.version,
   };
-}
-
-async function readBinary(dir: RunDir, rel: string, sha: string): Promise<Uint8Array> {
-  const bytes = new Uint8Array(await readFile(dir.path(rel)));
-  const got = sha256Hex(bytes);
-  if (got !== sha)
-    throw new Error(
-      `${dir.path(rel)}: SHA-256 ${got} does not match the checkpoint's ${sha}; refusing to resume`,
-    );
-  return bytes;
 }

@@ -1,0 +1,60 @@
+// The nats-server watchdog: `node nats-watchdog.js <nats-server> <store-dir> <nats args...>`, spawned
+// by the launcher with a pipe on stdin. nats-server cannot watch a pipe, so this small process runs it
+// and stops it when stdin ends (the launcher closed it, or died — even by SIGKILL), on SIGTERM/SIGINT,
+// and then deletes the JetStream store dir. If nats-server dies by itself, the watchdog cleans up and
+// exits too (with 1), so the launcher sees it.
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+
+const [bin, storeDir, ...args] = process.argv.slice(2);
+if (!bin || !storeDir) {
+  process.stderr.write('usage: nats-watchdog <nats-server> <store-dir> [nats-server args...]\n');
+  process.exit(2);
+}
+// Once the launcher is gone its end of stderr is too: a failed write must not stop the cleanup.
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
+
+const KILL_AFTER_MS = 3000;
+const server = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+server.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+let stopping = false;
+
+const cleanup = () => rmSync(storeDir, { recursive: true, force: true });
+
+server.once('error', (e) => {
+  process.stderr.write(`nats-watchdog: could not start ${bin}: ${e.message}\n`);
+  cleanup();
+  process.exit(1);
+});
+server.once('exit', (code, signal) => {
+  cleanup();
+  if (!stopping) process.stderr.write(`nats-watchdog: nats-server exited (${signal ?? `code ${code}`})\n`);
+  process.exit(stopping ? 0 : 1);
+});
+
+function stop(): void {
+  if (stopping) return;
+  stopping = true;
+  if (server.exitCode !== null || server.signalCode !== null) {
+    cleanup();
+    process.exit(0);
+  }
+  server.kill('SIGTERM');
+  setTimeout(() => server.kill('SIGKILL'), KILL_AFTER_MS).unref();
+}
+
+// The launcher writes "stop" before closing stdin once its nodes are down. A bare end of stdin means it
+// died: its nodes are exiting at this moment too, so nats-server lives a moment longer for them to
+// deregister and drain (else each waits out its own deadline on a dead connection).
+const PARENT_GONE_GRACE_MS = 700;
+let said = '';
+const onEnd = () => (said.includes('stop') ? stop() : void setTimeout(stop, PARENT_GONE_GRACE_MS));
+process.stdin.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-16)));
+process.stdin.on('end', onEnd);
+process.stdin.on('close', onEnd);
+process.stdin.on('error', onEnd);
+process.stdin.resume();
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
+process.once('SIGHUP', stop);
