@@ -21,9 +21,9 @@ function namesArg(v: string): string[] {
 export function pretrainCommand(): Command {
   return new Command('pretrain')
     .description(
-      'train the model matrix (matrix/large, matrix/medium, matrix/add-expert, matrix/small) and the ' +
-        'initial policy (policy-init, with a 2x-steps probe) by seeded SFT on the task; progress on stderr, ' +
-        'a summary table on stdout',
+      'train the model matrix (matrix/large, matrix/medium, matrix/sort-expert, matrix/small) and the ' +
+        'initial policy (policy-init; medium is its recipe at 2x the steps) by seeded SFT on the task; ' +
+        'progress on stderr, a summary table on stdout',
     )
     .option('--out <dir>', 'output directory', 'models')
     .option('--seed <s>', 'seed of the data, initial weights and batch order', intArg, 0)
