@@ -4,8 +4,7 @@
 //
 //   <out>/matrix/large  <out>/matrix/medium  <out>/matrix/sort-expert  <out>/matrix/small  <out>/policy-init
 //
-// `medium` is policy-init's recipe at 2× the steps, so the pair is the policy's headroom evidence; a spec
-// of role `probe` would be trained and evaluated the same way without being saved.
+// `medium` is policy-init's recipe at 2× the steps, so the pair is the policy's headroom evidence.
 //
 // Every model is fully determined by (--seed, its spec): initial weights, training data, batch order and
 // schedule are all seeded, and wasm/cpu kernels are deterministic, so a rerun reproduces the same
@@ -31,11 +30,11 @@ import {
   type TaskKind,
 } from './task/index.js';
 
-export type PretrainRole = 'generator' | 'policy' | 'probe';
+export type PretrainRole = 'generator' | 'policy';
 
 export interface PretrainSpec {
   name: string;
-  /** Directory under --out (not used by probes, which are not saved). */
+  /** Directory under --out. */
   dir: string;
   role: PretrainRole;
   config: GPTConfig;
@@ -45,7 +44,7 @@ export interface PretrainSpec {
   warmupSteps: number;
   /** Kinds of the training rows, round-robin (repeats weight a kind: a specialist is mostly one kind). */
   mix: readonly TaskKind[];
-  /** Name whose seeds (initial weights, batch order) this spec shares: a probe is "the same model". */
+  /** Name whose seeds (initial weights, batch order) this spec shares: "the same model", trained longer. */
   seedName?: string;
 }
 
@@ -243,7 +242,6 @@ export async function runPretrainJob(
       train_s: r.wallMs / 1000,
       ...(curve.length ? { curve } : {}),
     };
-    if (spec.role === 'probe') return result;
     const meta = {
       ...common,
       seed,
