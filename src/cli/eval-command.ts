@@ -1,10 +1,10 @@
-// `tso eval`: held-out evaluation of a model directory on the demo task; prints one JSON object.
+// `tso eval`: held-out evaluation of a model directory on the task's fixed held-out set; prints JSON.
 import { Command, InvalidArgumentError } from 'commander';
 import { initBackend } from '../backend/select-backend.js';
 import { loadModel } from '../model/checkpoint.js';
 import type { GPT } from '../model/gpt.js';
 import { evaluatePolicy, metricsOnly } from '../tso/evaluate.js';
-import { TASK_KINDS, makeSplit, type TaskKind } from '../tso/task/index.js';
+import { TASK_KINDS, heldoutPrompts, type TaskKind } from '../tso/task/index.js';
 import { backendOption, intArg, nonNegIntArg } from './options.js';
 
 function kindsArg(v: string): TaskKind[] {
@@ -19,15 +19,15 @@ function kindsArg(v: string): TaskKind[] {
 export function evalCommand(): Command {
   return new Command('eval')
     .description(
-      'evaluate a model on held-out demo prompts (greedy): gold reward, exact match, length, distinct-n, ' +
+      'evaluate a model on the first N prompts of the fixed held-out set (greedy): gold reward, exact match, length, distinct-n, ' +
         'and with --baseline the win rate and a KL estimate; prints JSON',
     )
     .requiredOption('--model <dir>', 'model directory (manifest.json + weights.bin)')
-    .option('--n <n>', 'held-out prompts', intArg, 300)
-    .option('--seed <s>', 'seed of the held-out split and of the KL samples', intArg, 0)
+    .option('--n <n>', 'held-out prompts (a balanced prefix of the fixed set of 1200)', intArg, 300)
+    .option('--seed <s>', 'seed of the KL samples (the held-out set is fixed)', intArg, 0)
     .option('--kinds <list>', 'task kinds (comma-separated)', kindsArg, [...TASK_KINDS])
     .option('--baseline <dir>', 'model to compare against (adds win_rate_vs_baseline and kl_to_baseline)')
-    .option('--max-tokens <n>', 'maximum new tokens per response', nonNegIntArg, 16)
+    .option('--max-tokens <n>', 'maximum new tokens per response', nonNegIntArg, 20)
     .option('--batch-size <n>', 'prompts per generation batch', intArg, 64)
     .option('--responses', 'include every prompt with its response and score')
     .addOption(backendOption())
@@ -35,7 +35,7 @@ export function evalCommand(): Command {
       if (o.n < 1) throw new InvalidArgumentError('--n must be >= 1');
       if (o.batchSize < 1) throw new InvalidArgumentError('--batch-size must be >= 1');
       const backend = await initBackend(o.backend);
-      const heldout = makeSplit({ seed: o.seed, n: o.n, kinds: o.kinds, split: 'heldout' });
+      const heldout = heldoutPrompts(o.n, o.kinds);
       const { model } = await loadModel(o.model, false);
       let baseline: GPT | undefined;
       try {
@@ -51,7 +51,7 @@ export function evalCommand(): Command {
           model: o.model,
           ...(o.baseline ? { baseline: o.baseline } : {}),
           backend: backend.name,
-          split: { split: 'heldout', seed: o.seed, n: o.n, kinds: o.kinds },
+          split: { split: 'heldout', fixed_set: true, n: o.n, kinds: o.kinds },
           ...metricsOnly(r),
           eval_s: (Date.now() - t0) / 1000,
           ...(o.responses ? { responses: r.responses } : {}),

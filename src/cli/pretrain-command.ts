@@ -1,9 +1,9 @@
-// `tso pretrain`: trains the demo's model matrix and initial policy (see src/tso/pretrain.ts).
-import { writeFile, mkdir } from 'node:fs/promises';
+// `tso pretrain`: trains the model matrix and the initial policy (see src/tso/pretrain.ts).
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { BACKEND_NAMES } from '../backend/select-backend.js';
-import { PRETRAIN_SPECS, formatPretrainTable, pretrain } from '../tso/pretrain.js';
+import { headroomOf, PRETRAIN_SPECS, pretrain, type PretrainSummary } from '../tso/pretrain.js';
 import { floatArg, intArg, nonNegIntArg } from './options.js';
 
 function namesArg(v: string): string[] {
@@ -21,8 +21,9 @@ function namesArg(v: string): string[] {
 export function pretrainCommand(): Command {
   return new Command('pretrain')
     .description(
-      'train the demo model matrix (matrix/small, matrix/medium, matrix/large) and the initial policy ' +
-        '(policy-init) by seeded SFT on the demo task; progress on stderr, a summary table on stdout',
+      'train the model matrix (matrix/large, matrix/medium, matrix/sort-expert, matrix/small) and the ' +
+        'initial policy (policy-init; medium is its recipe at 2x the steps) by seeded SFT on the task; ' +
+        'progress on stderr, a summary table on stdout',
     )
     .option('--out <dir>', 'output directory', 'models')
     .option('--seed <s>', 'seed of the data, initial weights and batch order', intArg, 0)
@@ -44,6 +45,12 @@ export function pretrainCommand(): Command {
       1,
     )
     .option('--progress-every <n>', 'steps between progress lines', intArg, 50)
+    .option(
+      '--curve-every <n>',
+      'record a learning curve: exact-match on 150 held-out prompts every n steps (0 = none)',
+      nonNegIntArg,
+      0,
+    )
     .addOption(
       new Option('--backend <name>', 'tfjs backend (the shipped models are trained on wasm)')
         .choices([...BACKEND_NAMES])
@@ -61,6 +68,7 @@ export function pretrainCommand(): Command {
         only: o.only,
         stepsScale: o.stepsScale,
         progressEvery: Math.max(1, o.progressEvery),
+        curveEvery: o.curveEvery,
         onProgress: o.quiet
           ? undefined
           : (p) =>
@@ -71,7 +79,54 @@ export function pretrainCommand(): Command {
               ),
       });
       await mkdir(o.out, { recursive: true });
-      await writeFile(join(o.out, 'pretrain-summary.json'), JSON.stringify(summary, null, 2) + '\n');
+      const file = join(o.out, 'pretrain-summary.json');
+      // --only retrains some models: the others' recorded results (and SHA-256s) stay in the summary.
+      if (o.only) {
+        const previous = await readFile(file, 'utf8').then(
+          (t) => JSON.parse(t) as typeof summary,
+          () => undefined,
+        );
+        const fresh = new Set(summary.models.map((m) => m.name));
+        if (previous) {
+          summary.models = [...previous.models.filter((m) => !fresh.has(m.name)), ...summary.models];
+          summary.headroom = headroomOf(summary.models);
+        }
+      }
+      await writeFile(file, JSON.stringify(summary, null, 2) + '\n');
       process.stdout.write(formatPretrainTable(summary) + '\n');
     });
+}
+
+/** The summary as a plain-text table. */
+export function formatPretrainTable(s: PretrainSummary): string {
+  const kinds = ['sort', 'rev', 'add'];
+  const head = ['model', 'role', 'params', 'shape', 'steps', 'exact', 'gold', ...kinds, 'train_s'];
+  const rows = s.models.map((m) => [
+    m.dir || m.name,
+    m.role,
+    String(m.params),
+    m.shape,
+    String(m.steps),
+    m.exact_match.toFixed(3),
+    m.gold_reward.toFixed(3),
+    ...kinds.map((k) => (m.by_kind[k]?.exact_match ?? 0).toFixed(2)),
+    m.train_s.toFixed(1),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  const headroom = s.headroom.map(
+    (h) =>
+      `headroom: ${h.model} ${h.exact_match.toFixed(3)} at ${h.steps} steps, ` +
+      `${h.probe_exact_match.toFixed(3)} at ${h.probe_steps} (${h.probe})`,
+  );
+  return [
+    line(head),
+    ...rows.map(line),
+    ...headroom,
+    `wall time ${s.wall_s.toFixed(1)} s (seed ${s.seed})`,
+  ].join('\n');
 }

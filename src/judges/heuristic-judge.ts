@@ -4,12 +4,14 @@
 // How it decides (responses are trimmed first):
 // 1. Plausibility p ∈ [0, 1] of each response = share of cheap checks it passes. It never computes
 //    the full answer:
-//      sort: only digits/spaces · single-space-separated single digits · right count ·
-//            same multiset as the input · ascending                      (5 checks)
-//      rev:  only a–z · right length · same multiset of letters · first letter = last input
-//            letter · last letter = first input letter                   (5 checks; the middle is unchecked)
-//      add:  only digits · no leading zero · max(x,y) ≤ value ≤ 198 · last digit right
-//                                                                       (4 checks; the tens are unchecked)
+//      sort (5 checks; the fully checkable kind — all five pass only for the right answer):
+//            only digits and spaces (and at least one digit) · single digits separated by single
+//            spaces · as many digits as the input (3–9) · the same multiset of digits · ascending
+//      rev (5 checks; the middle is unchecked): only a–z · the input's length (3–10) · the same
+//            multiset of letters · first letter = last input letter · last letter = first input letter
+//      add (4 checks; the tens and hundreds are unchecked): only digits · no leading zero ·
+//            max(x, y) ≤ value ≤ 1998 (the largest sum of two operands 0–999, so right answers always
+//            pass and a padded "1" + answer usually does too) · last digit = (x + y) mod 10
 // 2. Different plausibility → the more plausible wins, confidence 0.5 + 0.5·|pa − pb| (near-ties
 //    are less confident).
 // 3. LENGTH BIAS (documented): equally plausible responses of different lengths → the LONGER wins,
@@ -18,9 +20,9 @@
 //    (default 0.15), keeping its confidence, i.e. the judge is confidently wrong. Ties are never
 //    flipped. The coin is a hash of (seed, prompt, a, b): the same question always gets the same
 //    answer regardless of call order, and the two orders of a pair get independent coins.
-// Prompts outside the demo grammar get "tie, confidence 0" (no opinion), never an exception.
+// Prompts outside the task grammar get "tie, confidence 0" (no opinion), never an exception.
 import { hashUnit } from '../tso/rng.js';
-import { parseTaskPrompt } from '../tso/task/grammar.js';
+import { ADD_MAX, parseTaskPrompt } from '../tso/task/grammar.js';
 import type { ParsedPrompt } from '../tso/task/grammar.js';
 import type { Judge, Verdict, Winner } from './types.js';
 
@@ -61,18 +63,21 @@ function revChecks(letters: string, r: string): boolean[] {
   ];
 }
 
+/** The largest possible sum: the top of the add range check. */
+const ADD_SUM_MAX = 2 * ADD_MAX;
+
 function addChecks(x: number, y: number, r: string): boolean[] {
   const digitsOnly = /^[0-9]+$/.test(r);
   const value = digitsOnly ? Number(r) : NaN;
   return [
     digitsOnly,
     /^(0|[1-9][0-9]*)$/.test(r),
-    digitsOnly && value >= Math.max(x, y) && value <= 198,
+    digitsOnly && value >= Math.max(x, y) && value <= ADD_SUM_MAX,
     digitsOnly && value % 10 === (x + y) % 10,
   ];
 }
 
-/** Share of the cheap checks that `response` (trimmed) passes for a parsed demo prompt. */
+/** Share of the cheap checks that `response` (trimmed) passes for a parsed task prompt. */
 export function plausibility(parsed: ParsedPrompt, response: string): number {
   const r = response.trim();
   const checks =
@@ -110,7 +115,7 @@ export class HeuristicJudge implements Judge {
   /** Synchronous core of `compare` (the verdict depends only on the seed and the inputs). */
   judge(prompt: string, a: string, b: string): Verdict {
     const parsed = parseTaskPrompt(prompt);
-    if (!parsed) return { winner: 'tie', confidence: 0, raw: 'heuristic: prompt outside the demo grammar' };
+    if (!parsed) return { winner: 'tie', confidence: 0, raw: 'heuristic: prompt outside the task grammar' };
     const pa = plausibility(parsed, a);
     const pb = plausibility(parsed, b);
     const la = Array.from(a.trim()).length;

@@ -13,14 +13,24 @@
 //                         log π(y|x) − log π_base(y|x) over the samples. Both log-probs are summed token
 //                         log-probs of the response tokens (and EOS when emitted), computed by
 //                         GPT.sequenceLogProbs. Unbiased, but a single sample can make it negative.
-// The two baseline fields are present only when a baseline model is given.
+//   by_kind               per task kind (sort/rev/add; prompts the task parses): n, exact_match, gold_reward
+//   gold_logprob          mean over held-out prompts of log π(gold answer + EOS | prompt), summed over the
+//                         answer's tokens (GPT.sequenceLogProbs, teacher forcing); falls when probability
+//                         mass moves away from the right answer (likelihood displacement)
+//   gold_logprob_per_token  the same sum divided by the answer's token count, averaged over prompts
+// The two baseline fields are present only when a baseline model is given; the gold fields only when
+// the held-out prompts carry their answer or the task can solve them.
 import * as tf from '@tensorflow/tfjs';
 import { answerOptions, generate } from '../model/generate.js';
 import type { GPT } from '../model/gpt.js';
 import { promptIds, responseText } from '../model/prompt-format.js';
 import { GREEDY } from '../model/sampling.js';
 import { PAD_ID } from '../model/tokenizer.js';
-import { goldScore, isExact } from './task/index.js';
+import { encodePairsForScoring } from '../model/prompt-format.js';
+import { goldScore, isExact, kindOf, parseTaskPrompt, solve } from './task/index.js';
+
+/** The longest gold answer (a 9-digit sort, 17 characters) plus EOS fits, with room to spare. */
+export const DEFAULT_MAX_NEW_TOKENS = 20;
 
 export interface HeldoutExample {
   prompt: string;
@@ -29,7 +39,7 @@ export interface HeldoutExample {
 }
 
 export interface EvalOptions {
-  /** Maximum new tokens per response (default 16; the context also limits it). */
+  /** Maximum new tokens per response (default 20; the context also limits it). */
   maxNewTokens?: number;
   /** Prompts per generation / scoring batch (default 64). */
   batchSize?: number;
@@ -59,8 +69,17 @@ export interface EvalMetrics {
   mean_length: number;
   distinct_1: number;
   distinct_2: number;
+  gold_logprob?: number;
+  gold_logprob_per_token?: number;
+  by_kind?: Record<string, KindMetrics>;
   win_rate_vs_baseline?: number;
   kl_to_baseline?: number;
+}
+
+export interface KindMetrics {
+  n: number;
+  exact_match: number;
+  gold_reward: number;
 }
 
 export interface EvalResult extends EvalMetrics {
@@ -137,7 +156,11 @@ export function greedyResponses(
     const gens = generate(
       model,
       chunk.map((p) => promptIds(p)),
-      answerOptions({ ...GREEDY, maxNewTokens: opts.maxNewTokens ?? 16 }, 0, c * batchSize),
+      answerOptions(
+        { ...GREEDY, maxNewTokens: opts.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS },
+        0,
+        c * batchSize,
+      ),
     );
     for (const g of gens) out.push(responseText(g.tokens));
   });
@@ -176,6 +199,64 @@ export function tokenSequenceLogProbs(
   return out;
 }
 
+/**
+ * Summed (and per-token) log-prob of each gold answer + EOS under `model`, teacher-forced. Answers that
+ * do not fit the context are cut (the cut tokens are not scored).
+ */
+export function goldLogProbs(
+  model: GPT,
+  rows: readonly { prompt: string; answer: string }[],
+  batchSize = 64,
+): { sum: number[]; perToken: number[] } {
+  const sum: number[] = [];
+  const perToken: number[] = [];
+  for (const chunk of chunks(rows, batchSize)) {
+    const batch = encodePairsForScoring(
+      chunk.map((r) => ({ prompt: r.prompt, response: r.answer })),
+      model.config.blockSize,
+    );
+    const lp = tf.tidy(() =>
+      model.sequenceLogProbs(
+        tf.tensor2d(batch.ids, [batch.rows, batch.seqLen], 'int32'),
+        tf.tensor2d(batch.mask, [batch.rows, batch.seqLen], 'float32'),
+      ),
+    );
+    const values = Array.from(lp.dataSync());
+    lp.dispose();
+    values.forEach((v, i) => {
+      // Scored positions are 1..T-1 (BOS is never a target), as in the SFT loss.
+      let tokens = 0;
+      for (let t = 1; t < batch.seqLen; t++) tokens += batch.mask[i * batch.seqLen + t];
+      sum.push(v);
+      perToken.push(tokens > 0 ? v / tokens : 0);
+    });
+  }
+  return { sum, perToken };
+}
+
+/** Per-kind exact-match and gold reward over the prompts the task parses. */
+export function metricsByKind(
+  prompts: readonly string[],
+  exact: readonly boolean[],
+  gold: readonly number[],
+): Record<string, KindMetrics> {
+  const acc: Record<string, { n: number; exact: number; gold: number }> = {};
+  prompts.forEach((p, i) => {
+    const kind = kindOf(p);
+    if (!kind) return;
+    const a = (acc[kind] ??= { n: 0, exact: 0, gold: 0 });
+    a.n++;
+    a.exact += exact[i] ? 1 : 0;
+    a.gold += gold[i];
+  });
+  return Object.fromEntries(
+    Object.entries(acc).map(([k, a]) => [
+      k,
+      { n: a.n, exact_match: a.exact / a.n, gold_reward: a.gold / a.n },
+    ]),
+  );
+}
+
 /** The Monte-Carlo KL(π ‖ π_base) estimate described at the top of this file. */
 export function estimateKl(
   policy: GPT,
@@ -193,7 +274,7 @@ export function estimateKl(
       policy,
       ids,
       answerOptions(
-        { temperature: 1, topK: 0, topP: 1, maxNewTokens: opts.maxNewTokens ?? 16 },
+        { temperature: 1, topK: 0, topP: 1, maxNewTokens: opts.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS },
         opts.seed ?? 0,
         c * batchSize,
       ),
@@ -224,8 +305,18 @@ export function evaluatePolicy(
     mean_length: meanLength(responses),
     distinct_1: distinctN(responses, 1),
     distinct_2: distinctN(responses, 2),
+    by_kind: metricsByKind(prompts, exact, gold),
     responses: prompts.map((p, i) => ({ prompt: p, response: responses[i], gold: gold[i], exact: exact[i] })),
   };
+  const withGold = heldout.flatMap((h) => {
+    const answer = h.answer ?? (parseTaskPrompt(h.prompt) ? solve(h.prompt) : undefined);
+    return answer === undefined ? [] : [{ prompt: h.prompt, answer }];
+  });
+  if (withGold.length > 0) {
+    const lp = goldLogProbs(model, withGold, opts.batchSize);
+    result.gold_logprob = mean(lp.sum);
+    result.gold_logprob_per_token = mean(lp.perToken);
+  }
   const base = opts.baseline;
   if (base) {
     const baseResponses = opts.baselineResponses ?? greedyResponses(base, prompts, gen);

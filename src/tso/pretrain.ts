@@ -1,8 +1,10 @@
-// `tso pretrain`: trains the demo's model matrix (three generators of clearly different quality) and the
-// initial policy by SFT on the gold answers of the demo task's train split, evaluates each on a fixed
-// held-out split, and saves them as model directories:
+// `tso pretrain`: trains the model matrix (four generators of different, heterogeneous quality, one a
+// specialist) and the initial policy by SFT on gold answers from the task's `sft` partition (never a
+// TSO or held-out prompt), evaluates each on the fixed held-out set and saves them as model directories:
 //
-//   <out>/matrix/small   <out>/matrix/medium   <out>/matrix/large   <out>/policy-init
+//   <out>/matrix/large  <out>/matrix/medium  <out>/matrix/sort-expert  <out>/matrix/small  <out>/policy-init
+//
+// `medium` is policy-init's recipe at 2× the steps, so the pair is the policy's headroom evidence.
 //
 // Every model is fully determined by (--seed, its spec): initial weights, training data, batch order and
 // schedule are all seeded, and wasm/cpu kernels are deterministic, so a rerun reproduces the same
@@ -17,10 +19,16 @@ import { saveModel } from '../model/checkpoint.js';
 import { paramCount, type GPTConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
 import { BYTE_VOCAB_SIZE } from '../model/tokenizer.js';
-import { evaluatePolicy } from './evaluate.js';
+import { evaluatePolicy, type EvalResult } from './evaluate.js';
 import { Rng } from './rng.js';
 import { trainSft, type SftExample, type SftProgress } from './sft.js';
-import { makeSplit, type TaskKind } from './task/index.js';
+import {
+  HELDOUT_SET_SIZE,
+  heldoutPrompts,
+  makeSplit,
+  type TaskExample,
+  type TaskKind,
+} from './task/index.js';
 
 export type PretrainRole = 'generator' | 'policy';
 
@@ -34,70 +42,80 @@ export interface PretrainSpec {
   batchSize: number;
   lr: number;
   warmupSteps: number;
-  /**
-   * Fraction of training answers given a sloppy habit: the last character stuttered ("1 3 44",
-   * "dcbaa", "688"). The demo's initial policy learns the skill *and* the habit, which is what
-   * preference optimisation is for: the matrix and human responses show clean answers.
-   */
-  sloppyFraction?: number;
+  /** Kinds of the training rows, round-robin (repeats weight a kind: a specialist is mostly one kind). */
+  mix: readonly TaskKind[];
+  /** Name whose seeds (initial weights, batch order) this spec shares: "the same model", trained longer. */
+  seedName?: string;
 }
 
 /**
- * The longest demo sequence is BOS + "sort: d d d d d d" (17) + "\n" + "d d d d d d" (11) + EOS = 31
- * tokens, so a context of 32 holds every prompt with its gold answer.
+ * The longest sequence is BOS + "sort: d d d d d d d d d" (23) + "\n" + "d d d d d d d d d" (17) + EOS
+ * = 43 tokens (rev: 28, add: 19), so a context of 48 holds every prompt with its gold answer.
  */
-export const DEMO_BLOCK_SIZE = 32;
+export const TASK_BLOCK_SIZE = 48;
 
 const cfg = (dModel: number, nLayer: number, nHead: number): GPTConfig => ({
   vocabSize: BYTE_VOCAB_SIZE,
-  blockSize: DEMO_BLOCK_SIZE,
+  blockSize: TASK_BLOCK_SIZE,
   nLayer,
   nHead,
   dModel,
 });
 
-function spec(name: string, dir: string, role: PretrainRole, config: GPTConfig, steps: number): PretrainSpec {
-  return { name, dir, role, config, steps, batchSize: 64, lr: 3e-3, warmupSteps: 50 };
-}
-
 /**
- * The shipped matrix and initial policy: sizes and training lengths chosen for a clear quality ladder.
- * Measured held-out exact-match with seed 0 (300 prompts, greedy): large 0.81, medium 0.48,
- * small 0.16, policy-init 0.26. On this task a longer run buys more than a wider model for the same
- * CPU time, so "large" is the deepest and longest-trained rather than the widest (a 864K model reached
- * only ~0.40 in the same time budget).
+ * Generalists see add a bit more often: add answers are 1–4 characters, so with an equal share of rows
+ * they carry few of the response tokens and carrying is learnt late.
  */
-export const PRETRAIN_SPECS: readonly PretrainSpec[] = [
-  spec('large', 'matrix/large', 'generator', cfg(64, 4, 4), 1800),
-  spec('medium', 'matrix/medium', 'generator', cfg(64, 3, 4), 1300),
-  spec('small', 'matrix/small', 'generator', cfg(32, 2, 2), 1300),
-  { ...spec('policy-init', 'policy-init', 'policy', cfg(48, 3, 4), 700), sloppyFraction: 0.8 },
+const GENERAL_MIX: readonly TaskKind[] = ['sort', 'rev', 'add', 'sort', 'rev', 'add', 'add'];
+/**
+ * The specialist: 95% sort, a little rev and add so it answers them in the right format, badly. Sort,
+ * not add: an add specialist of this size reached only 10% on add in 1500 steps (3-digit carries are
+ * the slowest skill here), while sort is learnt quickly.
+ */
+const SORT_EXPERT_MIX: readonly TaskKind[] = [
+  ...Array.from({ length: 38 }, (): TaskKind => 'sort'),
+  'rev',
+  'add',
 ];
 
-/** The data every model is trained and evaluated on. */
-export const PRETRAIN_DATA = {
-  /** Unique train prompts, round-robin over the kinds (the add partition holds only ~8,000 prompts). */
-  trainN: 21000,
-  /**
-   * Each add example appears this many times in the training rows. Add answers are 1–3 characters, so
-   * with one copy they carry only ~1/6 of the response tokens and carrying is learnt late.
-   */
-  addRepeat: 2,
-  heldoutN: 300,
-  kinds: ['sort', 'rev', 'add'] as TaskKind[],
-};
+function spec(
+  name: string,
+  dir: string,
+  role: PretrainRole,
+  config: GPTConfig,
+  steps: number,
+  mix: readonly TaskKind[] = GENERAL_MIX,
+): PretrainSpec {
+  return { name, dir, role, config, steps, batchSize: 32, lr: 3e-3, warmupSteps: 50, mix };
+}
 
-/** The SFT rows of a pretrain run: the train split's gold answers, add examples repeated. */
-export function pretrainRows(seed: number, trainN: number, sloppyFraction = 0): SftExample[] {
-  const split = makeSplit({ seed, n: trainN, kinds: PRETRAIN_DATA.kinds, split: 'train' });
-  const rng = Rng.fromSeed(seed, 'sloppy');
-  return split.flatMap((e) =>
-    Array.from({ length: e.kind === 'add' ? PRETRAIN_DATA.addRepeat : 1 }, () => ({
-      prompt: e.prompt,
-      // One extra character keeps the longest sequence (31 tokens) inside the 32-token context.
-      response: sloppyFraction > 0 && rng.next() < sloppyFraction ? e.answer + e.answer.slice(-1) : e.answer,
-    })),
-  );
+/** The shipped matrix and initial policy (measured results: models/pretrain-summary.json). */
+export const PRETRAIN_SPECS: readonly PretrainSpec[] = [
+  spec('large', 'matrix/large', 'generator', cfg(64, 4, 4), 3000),
+  // policy-init's recipe (shape, initial weights, data stream) at 2× the steps: a matrix member and the
+  // headroom evidence for the policy at once.
+  { ...spec('medium', 'matrix/medium', 'generator', cfg(48, 3, 4), 2000), seedName: 'policy-init' },
+  spec('sort-expert', 'matrix/sort-expert', 'generator', cfg(48, 3, 4), 1200, SORT_EXPERT_MIX),
+  spec('small', 'matrix/small', 'generator', cfg(32, 2, 2), 1200),
+  spec('policy-init', 'policy-init', 'policy', cfg(48, 3, 4), 1400),
+];
+
+/** Held-out prompts every model is evaluated on: the whole fixed set (400 per kind). */
+export const PRETRAIN_HELDOUT_N = HELDOUT_SET_SIZE;
+
+/**
+ * The SFT rows of a model: steps × batch i.i.d. draws from the `sft` partition (level-uniform, so each
+ * row is seen about once), kinds round-robin in the spec's mix. The stream depends only on (seed, mix),
+ * so a longer run of the same spec sees a superset of the rows.
+ */
+export function pretrainRows(seed: number, spec: PretrainSpec, steps: number): SftExample[] {
+  return makeSplit({
+    seed: `pretrain/${seed}/${spec.mix.join(',')}`,
+    n: steps * spec.batchSize,
+    kinds: spec.mix,
+    split: 'sft',
+    unique: false,
+  }).map((e) => ({ prompt: e.prompt, response: e.answer }));
 }
 
 export interface PretrainJob {
@@ -105,26 +123,36 @@ export interface PretrainJob {
   seed: number;
   out: string;
   backend: BackendName;
-  trainN: number;
   heldoutN: number;
   /** Multiplies every step count (e.g. 0.02 for a quick check); 1 for the shipped models. */
   stepsScale: number;
   progressEvery: number;
+  /** Every this many steps, an exact-match point on the first 150 held-out prompts (0 = none). */
+  curveEvery: number;
 }
 
-export interface PretrainJobResult {
+/** Held-out exact-match overall, per kind and per level, with counts. */
+export interface HeldoutBreakdown {
+  exact_match: number;
+  gold_reward: number;
+  gold_logprob_per_token?: number;
+  by_kind: Record<string, { n: number; exact_match: number }>;
+  by_level: Record<string, { n: number; exact_match: number }>;
+}
+
+export interface PretrainJobResult extends HeldoutBreakdown {
   name: string;
   dir: string;
   role: PretrainRole;
   params: number;
+  shape: string;
   steps: number;
   train_s: number;
   final_loss: number;
-  exact_match: number;
-  gold_reward: number;
-  exact_match_by_kind: Record<string, number>;
-  weights_bytes: number;
-  sha256: string;
+  /** Exact-match on the first 150 held-out prompts during training (not comparable to the final). */
+  curve?: { step: number; exact_match: number }[];
+  weights_bytes?: number;
+  sha256?: string;
 }
 
 export type PretrainProgress = SftProgress & { name: string };
@@ -138,78 +166,99 @@ export function scaledSteps(spec: PretrainSpec, stepsScale: number): number {
   return Math.max(1, Math.round(spec.steps * stepsScale));
 }
 
+const round = (x: number) => Math.round(x * 1e4) / 1e4;
+
+function breakdown(heldout: readonly TaskExample[], ev: EvalResult): HeldoutBreakdown {
+  const group = (key: (e: TaskExample) => string) => {
+    const acc: Record<string, { n: number; exact_match: number }> = {};
+    heldout.forEach((e, i) => {
+      const g = (acc[key(e)] ??= { n: 0, exact_match: 0 });
+      g.n++;
+      g.exact_match += ev.responses[i].exact ? 1 : 0;
+    });
+    for (const g of Object.values(acc)) g.exact_match = round(g.exact_match / g.n);
+    return acc;
+  };
+  return {
+    exact_match: round(ev.exact_match),
+    gold_reward: round(ev.gold_reward),
+    ...(ev.gold_logprob_per_token !== undefined
+      ? { gold_logprob_per_token: round(ev.gold_logprob_per_token) }
+      : {}),
+    by_kind: group((e) => e.kind),
+    by_level: group((e) => `${e.kind}/${e.level}`),
+  };
+}
+
 /** Trains, evaluates and saves one model in the current thread (the backend must be initialised). */
 export async function runPretrainJob(
   job: PretrainJob,
   onProgress?: (p: PretrainProgress) => void,
 ): Promise<PretrainJobResult> {
   const { spec, seed } = job;
-  const kinds = PRETRAIN_DATA.kinds;
-  const train = pretrainRows(seed, job.trainN, spec.sloppyFraction ?? 0);
-  const heldout = makeSplit({ seed, n: job.heldoutN, kinds, split: 'heldout' });
+  const seedName = spec.seedName ?? spec.name;
   const steps = scaledSteps(spec, job.stepsScale);
-  const init = initSeed(seed, spec.name);
+  const train = pretrainRows(seed, spec, steps);
+  const heldout = heldoutPrompts(job.heldoutN);
+  const curveSet = heldout.slice(0, 150);
+  const init = initSeed(seed, seedName);
+  const warmupSteps = Math.min(spec.warmupSteps, Math.floor(steps / 5));
   // Built inside tidy: the GPT constructor leaves the tensors its variables were made from.
   let model!: GPT;
   tf.tidy(() => {
     model = GPT.create(spec.config, init);
   });
   try {
+    const curve: { step: number; exact_match: number }[] = [];
     const r = trainSft(model, train, {
       steps,
       batchSize: spec.batchSize,
       lr: spec.lr,
-      warmupSteps: Math.min(spec.warmupSteps, Math.floor(steps / 5)),
-      seed: `pretrain/${seed}/${spec.name}`,
+      warmupSteps,
+      seed: `pretrain/${seed}/${seedName}`,
       progressEvery: job.progressEvery,
-      onProgress: onProgress ? (p) => onProgress({ ...p, name: spec.name }) : undefined,
+      onProgress: (p) => {
+        // Greedy evaluation reads the weights only, so the curve does not change the trained model.
+        if (job.curveEvery > 0 && p.step % job.curveEvery === 0 && p.step < steps)
+          curve.push({ step: p.step, exact_match: round(evaluatePolicy(model, curveSet).exact_match) });
+        onProgress?.({ ...p, name: spec.name });
+      },
     });
     const ev = evaluatePolicy(model, heldout, { batchSize: 64 });
-    const byKind: Record<string, number> = {};
-    for (const k of kinds) {
-      const rows = ev.responses.filter((_, i) => heldout[i].kind === k);
-      byKind[k] = rows.length ? rows.filter((x) => x.exact).length / rows.length : 0;
-    }
-    const round = (x: number) => Math.round(x * 1e4) / 1e4;
-    const meta = {
-      role: spec.role,
+    const b = breakdown(heldout, ev);
+    const c = spec.config;
+    const common = {
       name: spec.name,
+      role: spec.role,
+      params: paramCount(c),
+      shape: `d${c.dModel} L${c.nLayer} H${c.nHead} ctx${c.blockSize}`,
+      steps,
+      final_loss: round(r.finalLoss),
+      ...b,
+    };
+    const result: PretrainJobResult = {
+      ...common,
+      dir: spec.dir,
+      train_s: r.wallMs / 1000,
+      ...(curve.length ? { curve } : {}),
+    };
+    const meta = {
+      ...common,
       seed,
       init_seed: init,
-      steps,
       batch_size: spec.batchSize,
       lr: spec.lr,
-      warmup_steps: Math.min(spec.warmupSteps, Math.floor(steps / 5)),
+      warmup_steps: warmupSteps,
       schedule: 'linear warm-up, cosine decay to 0.1·lr; AdamW β=(0.9, 0.99), wd 0.01, clip 1.0',
-      params: paramCount(spec.config),
-      train_examples: job.trainN,
-      train_rows: train.length,
-      train_split: { seed, n: job.trainN, kinds, split: 'train', add_repeat: PRETRAIN_DATA.addRepeat },
-      final_loss: round(r.finalLoss),
-      heldout: { seed, n: heldout.length, kinds, split: 'heldout', decoding: 'greedy' },
-      exact_match: round(ev.exact_match),
-      gold_reward: round(ev.gold_reward),
-      exact_match_by_kind: Object.fromEntries(Object.entries(byKind).map(([k, v]) => [k, round(v)])),
+      train_data: { split: 'sft', draws: train.length, mix: spec.mix.join(','), level_uniform: true },
+      heldout: { fixed_set: true, n: heldout.length, decoding: 'greedy' },
       trained_by: 'tso pretrain',
     };
     const manifest = await saveModel(model, join(job.out, spec.dir), {
       weightVersion: `${spec.name}-seed${seed}`,
       meta,
     });
-    return {
-      name: spec.name,
-      dir: spec.dir,
-      role: spec.role,
-      params: meta.params,
-      steps,
-      train_s: r.wallMs / 1000,
-      final_loss: r.finalLoss,
-      exact_match: ev.exact_match,
-      gold_reward: ev.gold_reward,
-      exact_match_by_kind: byKind,
-      weights_bytes: manifest.weights_bytes,
-      sha256: manifest.sha256,
-    };
+    return { ...result, weights_bytes: manifest.weights_bytes, sha256: manifest.sha256 };
   } finally {
     model.dispose();
   }
@@ -258,16 +307,45 @@ export interface PretrainOptions {
   /** Names of the models to train (default: all). */
   only?: string[];
   stepsScale?: number;
-  trainN?: number;
   heldoutN?: number;
   progressEvery?: number;
+  curveEvery?: number;
   onProgress?: (p: PretrainProgress) => void;
+}
+
+/** A probe against the model whose seeds it shares: the same spec at more steps. */
+export interface Headroom {
+  model: string;
+  steps: number;
+  exact_match: number;
+  probe: string;
+  probe_steps: number;
+  probe_exact_match: number;
 }
 
 export interface PretrainSummary {
   seed: number;
   wall_s: number;
   models: PretrainJobResult[];
+  headroom: Headroom[];
+}
+
+export function headroomOf(models: readonly PretrainJobResult[]): Headroom[] {
+  return PRETRAIN_SPECS.flatMap((s) => {
+    const probe = models.find((m) => m.name === s.name);
+    const base = models.find((m) => m.name === s.seedName);
+    if (!probe || !base) return [];
+    return [
+      {
+        model: base.name,
+        steps: base.steps,
+        exact_match: base.exact_match,
+        probe: probe.name,
+        probe_steps: probe.steps,
+        probe_exact_match: probe.exact_match,
+      },
+    ];
+  });
 }
 
 /** Trains every selected model (largest first, on a pool of worker threads); results in spec order. */
@@ -287,10 +365,10 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainSummary> {
     seed: o.seed,
     out: o.out,
     backend: o.backend ?? 'wasm',
-    trainN: o.trainN ?? PRETRAIN_DATA.trainN,
-    heldoutN: o.heldoutN ?? PRETRAIN_DATA.heldoutN,
+    heldoutN: o.heldoutN ?? PRETRAIN_HELDOUT_N,
     stepsScale,
     progressEvery: o.progressEvery ?? 50,
+    curveEvery: o.curveEvery ?? 0,
   }));
   const onProgress = o.onProgress ?? (() => {});
   const workers = o.workers ?? Math.min(2, availableParallelism());
@@ -310,44 +388,6 @@ export async function pretrain(o: PretrainOptions): Promise<PretrainSummary> {
     };
     await Promise.all(Array.from({ length: Math.min(workers, jobs.length) }, lane));
   }
-  return {
-    seed: o.seed,
-    wall_s: (Date.now() - t0) / 1000,
-    models: specs.map((s) => results.get(s.name) as PretrainJobResult),
-  };
-}
-
-/** The summary as a plain-text table. */
-export function formatPretrainTable(s: PretrainSummary): string {
-  const head = [
-    'model',
-    'role',
-    'params',
-    'steps',
-    'exact_match',
-    'gold_reward',
-    'sort',
-    'rev',
-    'add',
-    'train_s',
-    'bytes',
-  ];
-  const rows = s.models.map((m) => [
-    m.dir,
-    m.role,
-    String(m.params),
-    String(m.steps),
-    m.exact_match.toFixed(3),
-    m.gold_reward.toFixed(3),
-    ...['sort', 'rev', 'add'].map((k) => (m.exact_match_by_kind[k] ?? 0).toFixed(2)),
-    m.train_s.toFixed(1),
-    String(m.weights_bytes),
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i]))
-      .join('  ')
-      .trimEnd();
-  return [line(head), ...rows.map(line), `wall time ${s.wall_s.toFixed(1)} s (seed ${s.seed})`].join('\n');
+  const models = specs.map((s) => results.get(s.name) as PretrainJobResult);
+  return { seed: o.seed, wall_s: (Date.now() - t0) / 1000, models, headroom: headroomOf(models) };
 }

@@ -5,19 +5,21 @@ import type { GPTConfig } from '../../src/model/config.js';
 import { generate } from '../../src/model/generate.js';
 import { GPT } from '../../src/model/gpt.js';
 import { promptIds } from '../../src/model/prompt-format.js';
-import { BOS_ID, EOS_ID, PAD_ID } from '../../src/model/tokenizer.js';
+import { BOS_ID, ByteTokenizer, EOS_ID, PAD_ID } from '../../src/model/tokenizer.js';
 import {
   distinctN,
   evaluatePolicy,
   exactMatchRate,
+  goldLogProbs,
   klEstimate,
   mean,
   meanLength,
+  metricsByKind,
   metricsOnly,
   tokenSequenceLogProbs,
   winRate,
 } from '../../src/tso/evaluate.js';
-import { makeSplit } from '../../src/tso/task/index.js';
+import { heldoutPrompts, makeSplit } from '../../src/tso/task/index.js';
 
 const TINY: GPTConfig = { vocabSize: 259, blockSize: 32, nLayer: 1, nHead: 2, dModel: 16 };
 
@@ -53,6 +55,19 @@ describe('metric helpers', () => {
     expect(mean([1, 2, 3])).toBe(2);
     expect(klEstimate([-1, -2], [-2, -4])).toBe(1.5);
   });
+
+  it('breaks exact match and gold reward down by kind, skipping prompts the task does not parse', () => {
+    const by = metricsByKind(
+      ['sort: 3 1 2', 'add: 1+2', 'add: 10+20', 'hello', 'rev: abc'],
+      [true, false, true, true, false],
+      [1, 0.25, 1, 1, 0],
+    );
+    expect(by).toEqual({
+      sort: { n: 1, exact_match: 1, gold_reward: 1 },
+      add: { n: 2, exact_match: 0.5, gold_reward: 0.625 },
+      rev: { n: 1, exact_match: 0, gold_reward: 0 },
+    });
+  });
 });
 
 describe('evaluatePolicy (tiny real model)', () => {
@@ -73,6 +88,17 @@ describe('evaluatePolicy (tiny real model)', () => {
     expect(solo.gold_reward).toBeCloseTo(mean(solo.responses.map((r) => r.gold)), 12);
     expect(solo.exact_match).toBeGreaterThanOrEqual(0);
     expect(solo.mean_length).toBeLessThanOrEqual(4);
+    const kinds = solo.by_kind ?? {};
+    expect(Object.keys(kinds).sort()).toEqual(['add', 'rev', 'sort']);
+    expect(Object.values(kinds).reduce((n, k) => n + k.n, 0)).toBe(9);
+    for (const [kind, k] of Object.entries(kinds)) {
+      const rows = solo.responses.filter((r) => r.prompt.startsWith(kind + ':'));
+      expect(k.gold_reward).toBeCloseTo(mean(rows.map((r) => r.gold)), 12);
+    }
+    // An untrained model gives the gold answer a low likelihood, never a positive one.
+    expect(solo.gold_logprob).toBeLessThan(-1);
+    expect(solo.gold_logprob_per_token).toBeLessThan(0);
+    expect(solo.gold_logprob ?? 0).toBeLessThan(solo.gold_logprob_per_token ?? 0);
 
     // Against itself: every prompt ties, and the KL estimate is exactly 0.
     const self = evaluatePolicy(policy, heldout, { maxNewTokens: 4, batchSize: 4, baseline: policy });
@@ -85,6 +111,27 @@ describe('evaluatePolicy (tiny real model)', () => {
     expect(tf.memory().numTensors).toBe(before);
     policy.dispose();
     other.dispose();
+  });
+
+  it('scores the gold answer (+ EOS) teacher-forced: the same sum tokenSequenceLogProbs gives', () => {
+    const model = tinyModel(5);
+    const rows = heldoutPrompts(6).map((e) => ({ prompt: e.prompt, answer: e.answer }));
+    const before = tf.memory().numTensors;
+    const lp = goldLogProbs(model, rows, 4);
+    expect(tf.memory().numTensors).toBe(before);
+    const tok = new ByteTokenizer();
+    const direct = tokenSequenceLogProbs(
+      model,
+      rows.map((r) => ({ prompt: promptIds(r.prompt), response: [...tok.encode(r.answer), EOS_ID] })),
+      TINY.blockSize,
+    );
+    lp.sum.forEach((v, i) => {
+      expect(v).toBeCloseTo(direct[i], 4);
+      expect(lp.perToken[i]).toBeCloseTo(v / (rows[i].answer.length + 1), 5);
+    });
+    const ev = evaluatePolicy(model, rows, { maxNewTokens: 2 });
+    expect(ev.gold_logprob).toBeCloseTo(mean(lp.sum), 4);
+    model.dispose();
   });
 
   it('scores sampled tokens with the same log-probs generation reports', () => {

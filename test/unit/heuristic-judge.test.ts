@@ -31,6 +31,27 @@ describe('plausibility checks', () => {
     expect(plausibility(sort, '1 3')).toBe(0.6);
     expect(plausibility(sort, '')).toBe(0);
   });
+
+  it('still makes sense at the top of the new ranges: 9-digit sorts, 10-letter revs, 3-digit adds', () => {
+    const sort = parsed('sort: 9 0 8 1 7 2 6 3 5');
+    expect(plausibility(sort, '0 1 2 3 5 6 7 8 9')).toBe(1);
+    expect(plausibility(sort, '0 1 2 3 5 6 7 9 8')).toBe(0.8); // not ascending
+    expect(plausibility(sort, '0 1 2 3 4 6 7 8 9')).toBe(0.8); // a digit changed
+    expect(plausibility(sort, '0 1 2 3 5 6 7 8')).toBe(0.6); // one short
+    const rev = parsed('rev: abcdefghij');
+    expect(plausibility(rev, 'jihgfedcba')).toBe(1);
+    expect(plausibility(rev, 'jhigfedcba')).toBe(1); // blind spot: middle unchecked
+    expect(plausibility(rev, 'jihgfedcb')).toBe(0.4);
+    const add = parsed('add: 999+999');
+    expect(plausibility(add, '1998')).toBe(1);
+    expect(plausibility(add, '1988')).toBe(1); // blind spot: tens unchecked
+    expect(plausibility(add, '1999')).toBe(0.5); // last digit wrong and above the largest sum
+    expect(plausibility(add, '2008')).toBe(0.75); // above the largest possible sum
+    const carry = parsed('add: 123+45');
+    expect(plausibility(carry, '168')).toBe(1);
+    expect(plausibility(carry, '268')).toBe(1); // blind spot: hundreds unchecked
+    expect(plausibility(carry, '118')).toBe(0.75); // below the larger operand
+  });
 });
 
 describe('HeuristicJudge', () => {
@@ -51,7 +72,7 @@ describe('HeuristicJudge', () => {
     let longer = 0;
     let total = 0;
     for (const ex of makeSplit({ seed: 12, n: 300, kinds: ['add'] })) {
-      if (Number(ex.answer) > 98) continue;
+      if (Number(ex.answer) > 998) continue;
       const padded = '1' + ex.answer; // plausible to the cheap checks, and wrong
       const v1 = clean.judge(ex.prompt, ex.answer, padded);
       const v2 = clean.judge(ex.prompt, padded, ex.answer);
@@ -70,7 +91,7 @@ describe('HeuristicJudge', () => {
     let longer = 0;
     let n = 0;
     for (const ex of makeSplit({ seed: 15, n: 400, kinds: ['add'] })) {
-      if (Number(ex.answer) > 98) continue;
+      if (Number(ex.answer) > 998) continue;
       const out = await compareBothOrders(judge, ex.prompt, ex.answer, '1' + ex.answer);
       n++;
       if (out.winner === 'b') longer++;

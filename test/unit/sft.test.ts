@@ -8,7 +8,8 @@ import { encodePairsForScoring } from '../../src/model/prompt-format.js';
 import { EpochSampler, responseTokenCount, sftLearningRate, sftLoss, trainSft } from '../../src/tso/sft.js';
 import { makeSplit } from '../../src/tso/task/index.js';
 
-const TINY: GPTConfig = { vocabSize: 259, blockSize: 32, nLayer: 1, nHead: 2, dModel: 16 };
+// A context of 48 holds the longest task sequence (a 9-digit sort: 43 tokens), so nothing is cut.
+const TINY: GPTConfig = { vocabSize: 259, blockSize: 48, nLayer: 1, nHead: 2, dModel: 16 };
 const examples = makeSplit({ seed: 3, n: 120 }).map((e) => ({ prompt: e.prompt, response: e.answer }));
 
 /** GPT.create inside tidy: the constructor leaves its initial-value tensors behind otherwise. */

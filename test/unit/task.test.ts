@@ -1,15 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import {
   HELDOUT_FRACTION,
+  HELDOUT_SET_SIZE,
+  TSO_FRACTION,
+  categoryOf,
   formatPrompt,
   goldScore,
   isExact,
   levenshtein,
   makeDataset,
+  heldoutPrompts,
+  heldoutSet,
+  kindOf,
+  levelOf,
   makeSplit,
   parseTaskPrompt,
+  partitionOf,
   solve,
-  splitOfPrompt,
   toJsonl,
 } from '../../src/tso/task/index.js';
 
@@ -24,23 +31,55 @@ describe('demo task grammar', () => {
     expect(solve('add: 23+45')).toBe('68');
     expect(solve('add: 99+99')).toBe('198');
     expect(solve('add: 0+0')).toBe('0');
+    expect(solve('add: 123+45')).toBe('168');
+    expect(solve('add: 999+999')).toBe('1998');
+    expect(solve('sort: 9 8 7 6 5 4 3 2 1')).toBe('1 2 3 4 5 6 7 8 9');
+    expect(solve('rev: abcdefghij')).toBe('jihgfedcba');
+  });
+
+  it('gives kind and level from the prompt text alone', () => {
+    const cases: [string, string, string][] = [
+      ['sort: 1 2 3', 'sort', 'easy'],
+      ['sort: 1 2 3 4', 'sort', 'easy'],
+      ['sort: 1 2 3 4 5', 'sort', 'medium'],
+      ['sort: 1 2 3 4 5 6', 'sort', 'medium'],
+      ['sort: 1 2 3 4 5 6 7', 'sort', 'hard'],
+      ['sort: 1 2 3 4 5 6 7 8 9', 'sort', 'hard'],
+      ['rev: abcde', 'rev', 'easy'],
+      ['rev: abcdef', 'rev', 'medium'],
+      ['rev: abcdefgh', 'rev', 'medium'],
+      ['rev: abcdefghi', 'rev', 'hard'],
+      ['add: 9+0', 'add', 'easy'],
+      ['add: 3+10', 'add', 'medium'],
+      ['add: 99+99', 'add', 'medium'],
+      ['add: 5+100', 'add', 'hard'],
+    ];
+    for (const [p, kind, level] of cases) {
+      expect(kindOf(p), p).toBe(kind);
+      expect(levelOf(p), p).toBe(level);
+      expect(categoryOf(p), p).toEqual({ kind, level });
+    }
+    expect(kindOf('hello')).toBeNull();
+    expect(levelOf('sort: 1 2')).toBeNull();
+    expect(categoryOf('add: 1000+1')).toBeNull();
   });
 
   it('returns null for anything outside the grammar', () => {
     const foreign = [
       'sort: 4 1',
-      'sort: 1 2 3 4 5 6 7',
+      'sort: 1 2 3 4 5 6 7 8 9 0',
       'sort: 4  1 3',
       'sort: 4 1 3 ',
       ' sort: 4 1 3',
       'sort: 4 12 3',
       'sort:4 1 3',
       'rev: ab',
-      'rev: abcdefghi',
+      'rev: abcdefghijk',
       'rev: ABC',
       'rev: ab1',
-      'add: 100+1',
+      'add: 1000+1',
       'add: 05+3',
+      'add: 1+012',
       'add: 1 + 2',
       'add: -1+2',
       'Add: 1+2',
@@ -90,19 +129,24 @@ describe('gold score', () => {
 
 describe('splits', () => {
   it('every generated prompt round-trips through the grammar and solve gives its answer', () => {
-    const all = [...makeSplit({ seed: 1, n: 900 }), ...makeSplit({ seed: 1, n: 300, split: 'heldout' })];
+    const all = [
+      ...makeSplit({ seed: 1, n: 900 }),
+      ...makeSplit({ seed: 1, n: 300, split: 'sft', unique: false }),
+      ...heldoutSet(),
+    ];
     for (const ex of all) {
       const parsed = parseTaskPrompt(ex.prompt);
       expect(parsed, ex.prompt).not.toBeNull();
       expect(parsed?.kind).toBe(ex.kind);
+      expect(levelOf(ex.prompt)).toBe(ex.level);
       if (parsed) expect(formatPrompt(parsed)).toBe(ex.prompt);
       expect(solve(ex.prompt)).toBe(ex.answer);
       expect(goldScore(ex.prompt, ex.answer)).toBe(1);
     }
   });
 
-  it('cycles kinds round-robin, covers the operand ranges, and has unique prompts and ids', () => {
-    const train = makeSplit({ seed: 2, n: 1200 });
+  it('cycles kinds round-robin, covers the ranges, and has unique prompts and ids', () => {
+    const train = makeSplit({ seed: 2, n: 3000 });
     expect(train.slice(0, 6).map((e) => e.kind)).toEqual(['sort', 'rev', 'add', 'sort', 'rev', 'add']);
     expect(new Set(train.map((e) => e.prompt)).size).toBe(train.length);
     expect(new Set(train.map((e) => e.id)).size).toBe(train.length);
@@ -115,11 +159,28 @@ describe('splits', () => {
       if (p?.kind === 'rev') revLens.add(p.letters.length);
       if (p?.kind === 'add') maxAdd = Math.max(maxAdd, p.x, p.y);
     }
-    expect([...sortLens].sort()).toEqual([3, 4, 5, 6]);
-    expect([...revLens].sort()).toEqual([3, 4, 5, 6, 7, 8]);
-    expect(maxAdd).toBeGreaterThan(90);
+    expect([...sortLens].sort((a, b) => a - b)).toEqual([3, 4, 5, 6, 7, 8, 9]);
+    expect([...revLens].sort((a, b) => a - b)).toEqual([3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(maxAdd).toBeGreaterThan(990);
     const adds = makeSplit({ seed: 2, n: 50, kinds: ['add'] });
     expect(adds.every((e) => e.kind === 'add')).toBe(true);
+  });
+
+  it('draws each level about a third of the time (easy add, a pool of ~20, runs out and gives way)', () => {
+    const rows = makeSplit({ seed: 5, n: 3000, split: 'sft', unique: false });
+    for (const kind of ['sort', 'rev', 'add']) {
+      const ofKind = rows.filter((e) => e.kind === kind);
+      for (const level of ['easy', 'medium', 'hard']) {
+        const share = ofKind.filter((e) => e.level === level).length / ofKind.length;
+        expect(Math.abs(share - 1 / 3), `${kind}/${level}`).toBeLessThan(0.06);
+      }
+    }
+    const tso = makeSplit({ seed: 5, n: 1500, kinds: ['add'] });
+    const easy = tso.filter((e) => e.level === 'easy');
+    expect(easy.length).toBeGreaterThan(5);
+    expect(easy.length).toBeLessThan(40); // the whole tso share of the 100 easy adds
+    for (const level of ['medium', 'hard'])
+      expect(tso.filter((e) => e.level === level).length).toBeGreaterThan(600);
   });
 
   it('is deterministic by seed', () => {
@@ -127,28 +188,66 @@ describe('splits', () => {
     expect(makeSplit({ seed: 9, n: 100 })).not.toEqual(makeSplit({ seed: 10, n: 100 }));
   });
 
-  it('train and held-out never overlap, whatever their seeds', () => {
-    const train = new Set([1, 2, 3].flatMap((seed) => makeSplit({ seed, n: 2000 }).map((e) => e.prompt)));
-    for (const seed of [1, 2, 4]) {
-      for (const e of makeSplit({ seed, n: 1000, split: 'heldout' })) {
-        expect(train.has(e.prompt)).toBe(false);
-        expect(splitOfPrompt(e.prompt)).toBe('heldout');
-      }
+  it('sft, tso and held-out never overlap, whatever their seeds', () => {
+    const sft = new Set(
+      [0, 1, 2].flatMap((seed) =>
+        makeSplit({ seed, n: 3000, split: 'sft', unique: false }).map((e) => e.prompt),
+      ),
+    );
+    const tso = new Set([0, 1, 2].flatMap((seed) => makeSplit({ seed, n: 2000 }).map((e) => e.prompt)));
+    const held = [0, 4].flatMap((seed) =>
+      makeSplit({ seed, n: 1000, split: 'heldout' }).map((e) => e.prompt),
+    );
+    for (const p of [...held, ...heldoutSet().map((e) => e.prompt)]) {
+      expect(sft.has(p) || tso.has(p)).toBe(false);
+      expect(partitionOf(p)).toBe('heldout');
     }
-    for (const p of train) expect(splitOfPrompt(p)).toBe('train');
+    for (const p of tso) {
+      expect(sft.has(p)).toBe(false);
+      expect(partitionOf(p)).toBe('tso');
+    }
+    for (const p of sft) expect(partitionOf(p)).toBe('sft');
   });
 
-  it('reserves about HELDOUT_FRACTION of the prompt space for held-out', () => {
-    let held = 0;
-    for (let x = 0; x <= 99; x++)
-      for (let y = 0; y <= 99; y++) if (splitOfPrompt(`add: ${x}+${y}`) === 'heldout') held++;
-    expect(Math.abs(held / 10_000 - HELDOUT_FRACTION)).toBeLessThan(0.02);
+  it('gives each partition about its share of the prompt space', () => {
+    const counts = { sft: 0, tso: 0, heldout: 0 };
+    for (let x = 0; x <= 99; x++) for (let y = 0; y <= 99; y++) counts[partitionOf(`add: ${x}+${y}`)]++;
+    expect(Math.abs(counts.heldout / 10_000 - HELDOUT_FRACTION)).toBeLessThan(0.02);
+    expect(Math.abs(counts.tso / 10_000 - TSO_FRACTION)).toBeLessThan(0.02);
   });
 
   it('fails clearly when the prompt space is exhausted, and on bad options', () => {
-    expect(() => makeSplit({ seed: 1, n: 10_000, kinds: ['add'] })).toThrow(/cannot draw/);
+    // Only ~20% of the 10,100 one- and two-digit adds are in the tso partition.
+    expect(() => makeSplit({ seed: 1, n: 1000, kinds: ['add'], split: 'tso' })).not.toThrow();
+    expect(() => makeSplit({ seed: 1, n: 10, kinds: ['add'], split: 'bogus' as 'tso' })).toThrow(
+      /unknown split/,
+    );
     expect(() => makeSplit({ seed: 1, n: -1 })).toThrow(/non-negative/);
     expect(() => makeSplit({ seed: 1, n: 3, kinds: [] })).toThrow(/empty/);
+    expect(() => heldoutPrompts(HELDOUT_SET_SIZE + 1)).toThrow(/fixed held-out set has 1200/);
+  });
+});
+
+describe('the fixed held-out set', () => {
+  it('is seed-independent, round-robin over kinds, at least 400 per kind, ~1/3 per level', () => {
+    const set = heldoutSet();
+    expect(set).toHaveLength(HELDOUT_SET_SIZE);
+    expect(new Set(set.map((e) => e.prompt)).size).toBe(set.length);
+    set.forEach((e, i) => expect(e.kind).toBe(['sort', 'rev', 'add'][i % 3]));
+    for (const kind of ['sort', 'rev', 'add']) {
+      const ofKind = set.filter((e) => e.kind === kind);
+      expect(ofKind).toHaveLength(400);
+      for (const level of ['medium', 'hard'])
+        expect(ofKind.filter((e) => e.level === level).length).toBeGreaterThan(100);
+    }
+    expect(set.filter((e) => e.kind === 'add' && e.level === 'easy').length).toBeGreaterThan(5);
+  });
+
+  it('hands out balanced prefixes, optionally of some kinds', () => {
+    expect(heldoutPrompts(300)).toEqual(heldoutSet().slice(0, 300));
+    const adds = heldoutPrompts(400, ['add']);
+    expect(adds.every((e) => e.kind === 'add')).toBe(true);
+    expect(adds).toEqual(heldoutSet().filter((e) => e.kind === 'add'));
   });
 });
 

@@ -7,7 +7,7 @@ import { decodeWeights } from '../../model/weights-codec.js';
 import { evaluatePolicy, metricsOnly } from '../evaluate.js';
 import { OracleFeedback } from '../oracle-feedback.js';
 import { QueueFeedback } from '../queue-feedback.js';
-import { goldScore, makeDataset, makeSplit, parseTaskPrompt } from '../task/index.js';
+import { goldScore, heldoutPrompts, kindOf, makeDataset, parseTaskPrompt } from '../task/index.js';
 import type { LoopPrompt } from './build-pairs.js';
 import type { LoopHooks, ProgressEvent, StatefulHuman } from './run-loop.js';
 import type { RunConfig } from './run-config.js';
@@ -18,7 +18,11 @@ export interface RunData {
   heldout: { prompt: string; answer: string }[];
 }
 
-/** Train prompts (built-in task or a JSONL file) and the held-out split; written to RUN_DIR/data. */
+/**
+ * Train prompts (a JSONL file, or the built-in task's `tso` partition drawn with the run seed, a seeded
+ * `human_fraction` of them carrying the gold answer) and the held-out prompts (the first N of the task's
+ * fixed, seed-independent held-out set); both written to RUN_DIR/data.
+ */
 export async function prepareData(cfg: RunConfig, dir: RunDir): Promise<RunData> {
   const t = cfg.task;
   const train: LoopPrompt[] = t.prompts_file
@@ -31,12 +35,18 @@ export async function prepareData(cfg: RunConfig, dir: RunDir): Promise<RunData>
         seed: cfg.seed,
         n: t.train_prompts,
         kinds: t.kinds,
-        split: 'train',
+        split: 'tso',
         humanFraction: t.human_fraction,
       });
-  const heldout = makeSplit({ seed: cfg.seed, n: t.heldout_prompts, kinds: t.kinds, split: 'heldout' }).map(
-    (e) => ({ prompt: e.prompt, answer: e.answer }),
-  );
+  // The prompt's kind is its category: the calibrated prior keeps evidence per kind (no gold involved).
+  for (const p of train) {
+    const kind = kindOf(p.prompt);
+    if (kind) p.category = kind;
+  }
+  const heldout = heldoutPrompts(t.heldout_prompts, t.kinds).map((e) => ({
+    prompt: e.prompt,
+    answer: e.answer,
+  }));
   await dir.init();
   await dir.writeAtomic('data/train.jsonl', train.map((r) => JSON.stringify(r)).join('\n') + '\n');
   await dir.writeAtomic('data/heldout.jsonl', heldout.map((r) => JSON.stringify(r)).join('\n') + '\n');
