@@ -79,6 +79,8 @@ export interface CorrectedPair {
   priorAgrees: boolean;
   /** P(chosen ≻ rejected) under the calibrated prior alone. */
   priorChosen: number;
+  /** The chosen side is its prompt's best-ranked candidate. */
+  chosenIsTop?: boolean;
   /** The final confidence P(chosen ≻ rejected): posterior, or 1 for a human decision. */
   confidence: number;
   judgeVerdict?: PairJudgement;
@@ -165,6 +167,7 @@ export async function correctPairs(
       priorChosen: chosenIsA ? j.pair.prior : 1 - j.pair.prior,
       confidence,
     };
+    if (chosenIsA && j.pair.top) out.chosenIsTop = true;
     if (j.input.category !== undefined) out.category = j.input.category;
     if (j.verdict && options.judge) out.judgeVerdict = judgementFor(options.judge.name, j.verdict, chosenIsA);
     return out;

@@ -19,14 +19,18 @@
 // so a pair decided exactly at the correction threshold weighs 1, a more certain one more, a human-
 // decided one wMax (default 2). `scale: false` (ablation) sets every weight to 1.
 //
-// Verified (`isVerified`): the chosen response was written by a human, chosen by a human label, or
-// named by the judge with both-orders confidence ≥ `anchorConfidence`. Only these get the NLL anchor.
+// Verified (`isVerified`): the chosen response was written by a human, chosen by a human label, or is
+// its prompt's best-ranked candidate, named by the judge (consistently in both orders) in a pair whose
+// final confidence — the calibrated prior and the judge combined — is ≥ `anchorConfidence` (default
+// 0.9). Only the best candidate qualifies: the chosen side of runner-up vs worst is better, not good. A judge alone rarely is that
+// sure (the heuristic judge gives 0.6 to a right sort against a wrong one), while a right answer that
+// two strong sources wrote and the judge prefers is. Only verified chosen responses get the NLL anchor.
 import type { PreferencePair, ResponseLineage } from '../data/formats.js';
 import type { CorrectedPair } from './correction.js';
 import { sourcesOf, type Candidate } from './prior.js';
 
 export const DEFAULT_MAX_WEIGHT = 2;
-export const DEFAULT_ANCHOR_CONFIDENCE = 0.8;
+export const DEFAULT_ANCHOR_CONFIDENCE = 0.9;
 
 /** A candidate with its prior log-strength (higher = preferred). */
 export interface ScoredCandidate {
@@ -40,6 +44,8 @@ export interface SelectedPair {
   b: Candidate;
   /** P(a ≻ b) under the calibrated prior, ≥ 0.5. */
   prior: number;
+  /** `a` is its prompt's best-ranked candidate (only such an answer can be verified as good, not just better). */
+  top?: boolean;
 }
 
 export interface ScaledPair extends CorrectedPair {
@@ -85,7 +91,7 @@ export function selectPairs(scored: readonly ScoredCandidate[], maxPairsPerPromp
     if (taken.has(key) || i === j) continue;
     taken.add(key);
     const [hi, lo] = [ranked[i], ranked[j]];
-    out.push({ a: hi.cand, b: lo.cand, prior: sigmoid(hi.score - lo.score) });
+    out.push({ a: hi.cand, b: lo.cand, prior: sigmoid(hi.score - lo.score), top: i === 0 });
   }
   return out;
 }
@@ -125,7 +131,13 @@ export function pairWeight(confidence: number, o: WeightOptions): number {
 export function isVerified(p: CorrectedPair, anchorConfidence = DEFAULT_ANCHOR_CONFIDENCE): boolean {
   if (p.decidedBy === 'human' || sourcesOf(p.chosen).includes('human')) return true;
   const v = p.judgeVerdict;
-  return v !== undefined && v.winner === 'chosen' && v.consistent && v.confidence >= anchorConfidence;
+  return (
+    p.chosenIsTop === true &&
+    v !== undefined &&
+    v.winner === 'chosen' &&
+    v.consistent &&
+    p.confidence >= anchorConfidence
+  );
 }
 
 export interface ScaleOptions extends WeightOptions {

@@ -169,10 +169,13 @@ describe('pair weights', () => {
     expect(scaled.map((s) => s.weight)).toEqual(
       [2, 2, 0.6 / 0.4, 0.5 / 0.4, 0.44 / 0.4].map((w) => expect.closeTo(w, 12)),
     );
-    // human-written, human-labelled, judge ≥ 0.8 verified; judge 0.7 and no judge are not.
-    expect(scaled.map((s) => s.verified)).toEqual([true, true, false, true, false]);
+    // Human-written and human-labelled are verified; judge-backed pairs need a final confidence ≥ 0.9.
+    expect(scaled.map((s) => s.verified)).toEqual([true, true, false, false, false]);
+    expect(isVerified({ ...pairs[3], confidence: 0.95, chosenIsTop: true })).toBe(true);
+    expect(isVerified({ ...pairs[3], confidence: 0.95 })).toBe(false); // better than its rival, not best
+    expect(isVerified({ ...pairs[4], confidence: 0.95 })).toBe(false); // no judge verdict
     expect(scalePairs(pairs, { threshold: 0.7, scale: false }).map((s) => s.weight)).toEqual([1, 1, 1, 1, 1]);
-    expect(isVerified(pairs[2], 0.7)).toBe(true);
+    expect(isVerified({ ...pairs[2], chosenIsTop: true }, 0.7)).toBe(true);
     expect(
       isVerified({ ...pairs[0], chosen: g, judgeVerdict: { ...judged('chosen', 0.95), consistent: false } }),
     ).toBe(false);

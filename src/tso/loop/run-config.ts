@@ -112,8 +112,8 @@ export const RunConfigSchema = z.strictObject({
       max_per_prompt: z.number().int().min(1).default(4),
       /** Upper bound of a pair's weight (a human-decided pair gets it). */
       max_weight: z.number().min(1).default(2),
-      /** Judge confidence at or above which its chosen response counts as verified (NLL anchor). */
-      anchor_confidence: z.number().min(0).max(1).default(0.8),
+      /** Final confidence at or above which a judge-backed chosen response counts as verified (NLL anchor). */
+      anchor_confidence: z.number().min(0).max(1).default(0.9),
       /** Include human responses in the pool (ablation switch). */
       use_human: z.boolean().default(true),
       /**
@@ -127,7 +127,7 @@ export const RunConfigSchema = z.strictObject({
     .default({
       max_per_prompt: 4,
       max_weight: 2,
-      anchor_confidence: 0.8,
+      anchor_confidence: 0.9,
       use_human: true,
       strategy: 'tso',
       scale: true,
