@@ -7,7 +7,6 @@ import { startNats } from '../../src/cluster/launcher/nats-process.js';
 import { runCluster } from '../../src/cluster/launcher/run-cluster.js';
 import { DEFAULT_GENERATORS, makeFixture } from '../helpers/cluster-fixture.js';
 import { readJson, readJsonl, tail, type ReportJson } from '../helpers/cluster-run.js';
-import { freePort } from '../helpers/free-port.js';
 import { startNatsServer } from '../helpers/nats-server.js';
 import { isAlive, processesMatching, waitUntil } from '../helpers/proc-scan.js';
 import { spawnTso, waitExit } from '../helpers/tso-process.js';
@@ -21,7 +20,7 @@ const RUN = { minibatches: 2, minibatch_prompts: 6, epochs: 1, train_batch_pairs
 /** The coordinator's first progress line of mini-batch 1: every node is up and the run is going. */
 const RUNNING = /\[coordinator\] .*mini-batch 1\/\d+ generate/;
 
-async function fixture(name: string, nats: string) {
+async function fixture(name: string, nats?: string) {
   const fx = await makeFixture({
     nats,
     cluster: name,
@@ -82,8 +81,8 @@ describe('kill -9 of tso cluster', () => {
 
   for (const signal of ['SIGKILL', 'SIGINT'] as const)
     it(`takes the nats-server it started and its store dir down with it (${signal})`, async () => {
-      // Nothing listens at the configured URL: the launcher starts (and owns) a nats-server.
-      const fx = await fixture(`own-${signal.toLowerCase()}`, `nats://127.0.0.1:${await freePort()}`);
+      // No `nats:` in the config: the launcher starts (and owns) a nats-server.
+      const fx = await fixture(`own-${signal.toLowerCase()}`);
       let store = '';
       const k = await killLauncherMidRun(
         fx.clusterConfig,
