@@ -88,7 +88,8 @@ export class ClusterPort extends ClusterTrainer implements TrainingPort {
       this.o.nc,
       subjects.responsesAll(this.o.runId, iteration),
       'tso.v1.ResponseBatch',
-      { log: this.o.log },
+      // A batch is at most generate_batch responses of a few hundred tokens: far below this.
+      { log: this.o.log, maxBytes: 16 * 1024 * 1024 },
     );
     const missing: MissingWork[] = [];
     const streamed = new Map<

@@ -15,7 +15,9 @@ import {
   publishMessage,
   status,
   subjects,
+  SMALL_MESSAGE_BYTES,
   subscribeMessages,
+  tensorMessageBytes,
   WeightStore,
   type NatsConnection,
 } from '../../transport/index.js';
@@ -62,11 +64,14 @@ export class PolicyReplica {
     this.stops = [];
     await this.storeFor(runId);
     this.runId = runId;
+    // Budgets = the expected sizes: a forged stream cannot make this process hold more than that.
     const updates = await subscribeMessages(this.nc, subjects.updateAll(runId), 'tso.v1.Update', {
       log: this.log,
+      maxBytes: tensorMessageBytes(this.policy.paramCount),
     });
     const refs = await subscribeMessages(this.nc, subjects.ref(runId), 'tso.v1.WeightsAnnounce', {
       log: this.log,
+      maxBytes: SMALL_MESSAGE_BYTES,
     });
     this.stops.push(
       () => updates.stop(),

@@ -11,6 +11,9 @@ import type { ServiceImpls, ServiceName } from './services.js';
 /** Default max message size in both directions (chunk streams, batched generations). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
+/** Default concurrent RPCs per connection (a coordinator runs a handful per node). */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 64;
+
 export interface ServiceRegistration {
   readonly name: ServiceName;
   readonly impl: object;
@@ -31,6 +34,8 @@ export interface StartServerOptions {
   health?: boolean;
   tls?: ServerTlsOptions;
   maxMessageBytes?: number;
+  /** Concurrent RPCs per client connection (default 64): one peer cannot open unbounded streams. */
+  maxConcurrentStreams?: number;
   log?: Logger;
 }
 
@@ -70,6 +75,7 @@ export async function startServer(opts: StartServerOptions): Promise<RunningServ
   const server = new Server({
     'grpc.max_receive_message_length': maxBytes,
     'grpc.max_send_message_length': maxBytes,
+    'grpc.max_concurrent_streams': opts.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS,
   });
   const health = new HealthService();
   const regs = [...opts.services];
