@@ -2,6 +2,7 @@
 // waits for, and the TSO run it drives.
 import { z } from 'zod';
 import { RunConfigSchema } from '../tso/loop/run-config.js';
+import { GrpcTlsSchema } from './grpc-tls.js';
 import { NatsSettingSchema } from './nats-setting.js';
 
 const Token = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'use 1-128 of [A-Za-z0-9_-]');
@@ -14,6 +15,11 @@ export const ClusterConfigSchema = z.strictObject({
    * nats-server with per-run users and per-role permissions (launcher/nats-auth.ts).
    */
   nats: NatsSettingSchema.optional(),
+  /**
+   * The coordinator's gRPC certificates { ca, cert, key }, or `plaintext`. Absent: `tso cluster`
+   * makes a run CA and a certificate per process (mTLS), except on an open bus (`nats:` a plain URL).
+   */
+  grpc_tls: GrpcTlsSchema.optional(),
   /** Node configs (paths relative to the repository root or absolute), one OS process each. */
   nodes: z.array(z.string()).default([]),
   /** The initial policy (evaluation baseline and the exported model's config). */

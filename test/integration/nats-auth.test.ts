@@ -180,6 +180,9 @@ describe('tso cluster with generated credentials', () => {
       expect(run.code, tail(run.lines)).toBe(0);
       expect(run.lines.join('\n')).toMatch(/NATS users: coordinator \+ 4 node\(s\)/);
       expect(run.lines.join('\n')).not.toMatch(/permissions[ _]violation/i);
+      // ...and with mTLS on gRPC: nobody served or called in plaintext.
+      expect(run.lines.join('\n')).toMatch(/gRPC: mTLS with a run CA \(5 certificates/);
+      expect(run.lines.join('\n')).not.toMatch(/gRPC without TLS/);
       console.log(`authenticated cluster mini-batch: ${Date.now() - t0} ms`);
     } finally {
       rmSync(f.root, { recursive: true, force: true });

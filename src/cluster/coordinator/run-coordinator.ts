@@ -24,6 +24,7 @@ import { logger } from '../../util/log.js';
 import { exitWithParent } from '../launcher/exit-with-parent.js';
 import { ClusterConfigSchema, type ClusterConfig } from '../cluster-config.js';
 import { connectSetting, NATS_RUN_ENV, settingFromEnv, withUrl } from '../nats-setting.js';
+import { clientTls, serverTls, tlsFromEnv } from '../grpc-tls.js';
 import { ClusterPort } from './cluster-port.js';
 import { NodeDirectory } from './node-directory.js';
 import { statusService, type StatusState } from './status-service.js';
@@ -94,7 +95,8 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
 
   const nc = await connectSetting(nats, `tso-coordinator-${runCfg.run_id}`, { log });
   const membership = await Membership.open(nc, { bucket: buckets.nodes(cfg.cluster), ttlMs: 6000 });
-  const nodeDir = new NodeDirectory(membership, log, cfg.rpc_deadline_ms);
+  const tls = tlsFromEnv() ?? cfg.grpc_tls;
+  const nodeDir = new NodeDirectory(membership, log, cfg.rpc_deadline_ms, clientTls(tls));
   const state: StatusState = {
     runId: runCfg.run_id,
     iteration: 0,
@@ -108,6 +110,7 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
     host: '127.0.0.1',
     port: cfg.status_port,
     services: [statusService(state, nodeDir)],
+    tls: serverTls(tls),
     log,
   });
   log.info({ status: server.address }, 'coordinator status service');

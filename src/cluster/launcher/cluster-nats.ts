@@ -26,7 +26,26 @@ export function childNodeName(configPath: string): string {
   return basename(configPath).replace(/\.ya?ml$/, '');
 }
 
-export async function clusterNats(cfg: ClusterConfig, out: (l: string) => void): Promise<ClusterNats> {
+/** Every node config of the cluster config, checked (before anything starts), by config path. */
+export async function loadPrincipals(cfg: ClusterConfig): Promise<Map<string, NodePrincipal>> {
+  const principals = new Map<string, NodePrincipal>();
+  for (const path of cfg.nodes) {
+    const n = await loadConfigFile(path, NodeConfigSchema);
+    checkNodeConfig(n, path);
+    if (n.cluster !== cfg.cluster)
+      throw new Error(`${path}: cluster: "${n.cluster}" is not the cluster config's "${cfg.cluster}"`);
+    const seen = [...principals.entries()].find(([, p]) => p.id === n.id);
+    if (seen) throw new Error(`${path}: id: node id "${n.id}" is also the id of ${seen[0]}`);
+    principals.set(path, { id: n.id, role: n.role, replica: n.replica });
+  }
+  return principals;
+}
+
+export async function clusterNats(
+  cfg: ClusterConfig,
+  principals: Map<string, NodePrincipal>,
+  out: (l: string) => void,
+): Promise<ClusterNats> {
   // The run instance the coordinator's subjects and buckets use; permissions are bound to it.
   const run = process.env[NATS_RUN_ENV] || `${cfg.run.run_id}-${Date.now().toString(36)}`;
   const runEnv = { [NATS_RUN_ENV]: run };
@@ -48,16 +67,6 @@ export async function clusterNats(cfg: ClusterConfig, out: (l: string) => void):
       node: () => ({ args: [], env: CLEARED }),
       coordinator: () => ({ args: [], env: { ...CLEARED, ...runEnv } }),
     };
-  }
-  const principals = new Map<string, NodePrincipal>();
-  for (const path of cfg.nodes) {
-    const n = await loadConfigFile(path, NodeConfigSchema);
-    checkNodeConfig(n, path);
-    if (n.cluster !== cfg.cluster)
-      throw new Error(`${path}: cluster: "${n.cluster}" is not the cluster config's "${cfg.cluster}"`);
-    const seen = [...principals.entries()].find(([, p]) => p.id === n.id);
-    if (seen) throw new Error(`${path}: id: node id "${n.id}" is also the id of ${seen[0]}`);
-    principals.set(path, { id: n.id, role: n.role, replica: n.replica });
   }
   const plan = planNatsAuth(cfg.cluster, run, [...principals.values()]);
   const server = await startNats((l) => out(`[cluster] ${l}`), {

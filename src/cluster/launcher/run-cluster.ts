@@ -16,7 +16,8 @@ import { checkNewRunDir, RunDir } from '../../tso/loop/run-dir.js';
 import { ClusterConfigSchema, type ClusterConfig } from '../cluster-config.js';
 import { pipeWithPrefix } from './child-logs.js';
 import { EXIT_WITH_PARENT_ENV } from './exit-with-parent.js';
-import { childNodeName, clusterNats } from './cluster-nats.js';
+import { childNodeName, clusterNats, loadPrincipals, type ClusterNats } from './cluster-nats.js';
+import { clusterTls } from './cluster-tls.js';
 import type { NatsProcess } from './nats-process.js';
 import { exited, killGroup, waitExit } from './process-group.js';
 
@@ -63,7 +64,15 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
   const runDir = o.resumeDir ?? runDirOf(cfg, o.runDir);
   if (o.resumeDir) await readCheckpoint(new RunDir(o.resumeDir));
   else await checkNewRunDir(runDir, o.overwrite ?? false);
-  const bus = await clusterNats(cfg, out);
+  const principals = await loadPrincipals(cfg);
+  const tls = await clusterTls(cfg, principals, out);
+  let bus: ClusterNats;
+  try {
+    bus = await clusterNats(cfg, principals, out);
+  } catch (e) {
+    tls.remove();
+    throw e;
+  }
   const nats: NatsProcess | undefined = bus.server;
   const url = bus.url;
   const children = new Map<string, ChildProcess>();
@@ -95,6 +104,7 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
     for (const c of alive) if (!exited(c)) killGroup(c, 'SIGKILL');
     await Promise.all(alive.map((c) => waitExit(c, 2000)));
     await nats?.stop();
+    tls.remove();
   };
   // Without its NATS the run cannot go on: stop it now rather than wait out every RPC deadline.
   void nats?.died.then((why) => {
@@ -113,7 +123,7 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
   try {
     for (const n of cfg.nodes) {
       const b = bus.node(n);
-      spawnTso(childNodeName(n), ['node', '--config', n, ...b.args], b.env);
+      spawnTso(childNodeName(n), ['node', '--config', n, ...b.args], { ...b.env, ...tls.node(n) });
     }
     o.onSpawned?.(children, url);
     const c = bus.coordinator();
@@ -123,7 +133,7 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
           ...['coordinator', '--config', configFile, ...c.args, '--run-dir', runDir],
           ...(o.overwrite ? ['--overwrite'] : []),
         ];
-    const coord = spawnTso('coordinator', coordArgs, c.env);
+    const coord = spawnTso('coordinator', coordArgs, { ...c.env, ...tls.coordinator() });
     const code = await new Promise<number>((resolve) =>
       coord.once('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))),
     );

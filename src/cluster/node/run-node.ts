@@ -19,6 +19,7 @@ import {
 import { logger } from '../../util/log.js';
 import { exitWithParent } from '../launcher/exit-with-parent.js';
 import { connectSetting, settingFromEnv, withUrl } from '../nats-setting.js';
+import { coordinatorOnly, serverTls, tlsFromEnv } from '../grpc-tls.js';
 import { judgeService } from './judge-service.js';
 import { modelNodeService } from './model-node-service.js';
 import { checkNodeConfig, NodeConfigSchema, samplingOverrideOf, type NodeConfig } from './node-config.js';
@@ -112,7 +113,17 @@ export async function runNode(
     );
   }
   const { host, port } = splitHostPort(cfg.listen);
-  const server = await startServer({ host, port, services, log });
+  const tls = tlsFromEnv() ?? cfg.grpc_tls;
+  if (tls === undefined)
+    log.warn('gRPC without TLS (no grpc_tls): anyone who reaches this port can load weights into this node');
+  const server = await startServer({
+    host,
+    port,
+    services,
+    log,
+    tls: serverTls(tls),
+    authorize: coordinatorOnly(tls),
+  });
   const advertised = cfg.advertise ?? server.address;
   for (const s of services) server.health.setStatus(s.name, ServingStatus.SERVING);
 
