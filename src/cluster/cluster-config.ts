@@ -22,6 +22,8 @@ export const ClusterConfigSchema = z.strictObject({
   grpc_tls: GrpcTlsSchema.optional(),
   /** Node configs (paths relative to the repository root or absolute), one OS process each. */
   nodes: z.array(z.string()).default([]),
+  /** Judge node ids whose verdicts count, preferred first; default: any live judge (lowest id first). */
+  judge_nodes: z.array(Token).min(1).optional(),
   /** The initial policy (evaluation baseline and the exported model's config). */
   policy_init: z.string(),
   /** Where the run writes its record; default runs/<run_id>. */

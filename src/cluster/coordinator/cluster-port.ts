@@ -35,6 +35,8 @@ export interface ClusterPortOptions {
   generatorTiers: number[];
   collectTimeoutMs: number;
   hasJudge: boolean;
+  /** Judge node ids allowed to judge, preferred first (cluster config `judge_nodes`). */
+  judgeNodes?: readonly string[];
 }
 
 export class ClusterPort extends ClusterTrainer implements TrainingPort {
@@ -42,7 +44,7 @@ export class ClusterPort extends ClusterTrainer implements TrainingPort {
 
   constructor(private readonly o: ClusterPortOptions) {
     super(o);
-    this.remoteJudge = new RemoteJudge(o.dir);
+    this.remoteJudge = new RemoteJudge(o.dir, 'remote', o.judgeNodes);
   }
 
   judge(): Judge | undefined {

@@ -138,6 +138,7 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
       generatorTiers,
       collectTimeoutMs: cfg.rpc_deadline_ms,
       hasJudge: nodeDir.byRole(Role.JUDGE).length > 0,
+      judgeNodes: cfg.judge_nodes,
     });
     const adamw = optimizerOptionsOf(runCfg);
     // A fresh run starts every replica from replica 0's weights; a resumed one restores the checkpoint.
