@@ -84,10 +84,12 @@ describe('kill -9 of tso cluster', () => {
       // No `nats:` in the config: the launcher starts (and owns) a nats-server.
       const fx = await fixture(`own-${signal.toLowerCase()}`);
       let store = '';
+      let certs = '';
       const k = await killLauncherMidRun(
         fx.clusterConfig,
         (out) => {
           store = /JetStream store (\S+)\)/.exec(out)?.[1] ?? '';
+          certs = /certificates in (\S+)\)/.exec(out)?.[1] ?? '';
           return [fx.root, store];
         },
         signal,
@@ -98,6 +100,9 @@ describe('kill -9 of tso cluster', () => {
       expect(k.procs.length, k.output).toBe(4 + 1 + 2); // 4 nodes, the coordinator, the watchdog, nats-server
       expect(k.gone, `still alive after 10 s:\n${k.left.join('\n')}`).toBe(true);
       expect(await waitUntil(() => !existsSync(store), 2000), `${store} is left`).toBe(true);
+      // The run's gRPC keys go with it (the watchdog deletes them if the launcher could not).
+      expect(certs, k.output).toMatch(/tso-certs-/);
+      expect(await waitUntil(() => !existsSync(certs), 2000), `${certs} is left`).toBe(true);
       // Ctrl-C: the launcher stopped everyone in order and says so with 130.
       if (signal === 'SIGINT') expect((await waitExit(k.child)).code, k.output).toBe(130);
     }, 180_000);

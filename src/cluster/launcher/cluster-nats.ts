@@ -45,6 +45,7 @@ export async function clusterNats(
   cfg: ClusterConfig,
   principals: Map<string, NodePrincipal>,
   out: (l: string) => void,
+  alsoRemove: string[] = [],
 ): Promise<ClusterNats> {
   // The run instance the coordinator's subjects and buckets use; permissions are bound to it.
   const run = process.env[NATS_RUN_ENV] || `${cfg.run.run_id}-${Date.now().toString(36)}`;
@@ -72,6 +73,7 @@ export async function clusterNats(
   const server = await startNats((l) => out(`[cluster] ${l}`), {
     config: (port, storeDir) => serverConfig(plan, { port, storeDir }),
     probe: { user: plan.coordinator.user, pass: plan.coordinator.password },
+    alsoRemove,
   });
   out(`[cluster] NATS users: coordinator + ${plan.nodes.size} node(s), per-role permissions`);
   const envOf = (u: NatsUser): Record<string, string> => ({

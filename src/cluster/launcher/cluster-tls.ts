@@ -13,6 +13,8 @@ export interface ClusterTls {
   coordinator(): Record<string, string>;
   /** Deletes the generated certificates (no-op when none were made). */
   remove(): void;
+  /** The generated certificates' dir, if any (the nats watchdog deletes it too). */
+  dir?: string;
 }
 
 export const COORDINATOR_CN = 'coordinator';
@@ -50,5 +52,6 @@ export async function clusterTls(
     },
     coordinator: () => envOf(COORDINATOR_CN),
     remove: () => certs.remove(),
+    dir: certs.dir,
   };
 }

@@ -55,6 +55,8 @@ export interface StartNatsOptions {
   config?: (port: number, jetstreamDir: string) => string;
   /** Credential the readiness probe connects with (a server with `config` refuses anonymous ones). */
   probe?: Partial<ConnectionOptions>;
+  /** More temp dirs of the run the watchdog deletes with the store (even if the launcher is killed). */
+  alsoRemove?: string[];
 }
 
 export async function startNats(log: (l: string) => void, o: StartNatsOptions = {}): Promise<NatsProcess> {
@@ -72,6 +74,7 @@ export async function startNats(log: (l: string) => void, o: StartNatsOptions = 
   const child: ChildProcess = spawn(process.execPath, [WATCHDOG, bin, storeDir, ...serverArgs], {
     stdio: ['pipe', 'ignore', 'pipe'],
     detached: true,
+    env: { ...process.env, TSO_WATCHDOG_ALSO_REMOVE: (o.alsoRemove ?? []).join('\n') },
   });
   child.stdin?.on('error', () => {}); // EPIPE if the watchdog is already gone: nothing to tell it
   let err = '';

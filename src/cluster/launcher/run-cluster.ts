@@ -68,7 +68,7 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
   const tls = await clusterTls(cfg, principals, out);
   let bus: ClusterNats;
   try {
-    bus = await clusterNats(cfg, principals, out);
+    bus = await clusterNats(cfg, principals, out, tls.dir ? [tls.dir] : []);
   } catch (e) {
     tls.remove();
     throw e;
