@@ -2,15 +2,28 @@
 // waits for, and the TSO run it drives.
 import { z } from 'zod';
 import { RunConfigSchema } from '../tso/loop/run-config.js';
+import { GrpcTlsSchema } from './grpc-tls.js';
+import { NatsSettingSchema } from './nats-setting.js';
 
 const Token = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'use 1-128 of [A-Za-z0-9_-]');
 
 export const ClusterConfigSchema = z.strictObject({
   cluster: Token.default('local'),
-  /** NATS URL; `tso cluster` starts a nats-server here when none answers. */
-  nats: z.string().default('nats://127.0.0.1:4222'),
+  /**
+   * An external NATS: { url, creds | nkey_seed_file | user + password_env | token_env, tls }, or a
+   * plain URL for an explicitly open bus. Absent (the default): `tso cluster` starts its own
+   * nats-server with per-run users and per-role permissions (launcher/nats-auth.ts).
+   */
+  nats: NatsSettingSchema.optional(),
+  /**
+   * The coordinator's gRPC certificates { ca, cert, key }, or `plaintext`. Absent: `tso cluster`
+   * makes a run CA and a certificate per process (mTLS), except on an open bus (`nats:` a plain URL).
+   */
+  grpc_tls: GrpcTlsSchema.optional(),
   /** Node configs (paths relative to the repository root or absolute), one OS process each. */
   nodes: z.array(z.string()).default([]),
+  /** Judge node ids whose verdicts count, preferred first; default: any live judge (lowest id first). */
+  judge_nodes: z.array(Token).min(1).optional(),
   /** The initial policy (evaluation baseline and the exported model's config). */
   policy_init: z.string(),
   /** Where the run writes its record; default runs/<run_id>. */

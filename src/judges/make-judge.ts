@@ -68,6 +68,8 @@ export const OpenAIJudgeConfigSchema = z.strictObject({
   default_confidence: unit.optional(),
   /** Request token logprobs (default true); false for endpoints that reject the field. */
   logprobs: z.boolean().optional(),
+  /** Largest response body read, bytes (default 1 MiB); a larger answer fails the call. */
+  max_response_bytes: z.number().int().min(1024).optional(),
   /** JSONL verdict cache reused across runs. */
   cache_path: z.string().min(1).optional(),
 });
@@ -127,6 +129,7 @@ export async function makeJudge(config: unknown, options: MakeJudgeOptions = {})
         maxBackoffMs: c.max_backoff_ms,
         defaultConfidence: c.default_confidence,
         logprobs: c.logprobs,
+        maxResponseBytes: c.max_response_bytes,
         cachePath: c.cache_path === undefined ? undefined : resolve(c.cache_path),
         env: options.env,
         logger: options.logger,

@@ -34,6 +34,7 @@
 // Cache: verdicts are cached by sha256(model, system prompt, template, prompt, a, b) in memory and,
 // with `cachePath`, in a JSONL file (verdict-cache.ts), so reruns reuse them. Concurrent identical
 // questions share one request.
+import { BodyTooLargeError, readCappedText } from './capped-body.js';
 import { compareBothOrders as askBothOrders } from './both-orders.js';
 import type { BothOrdersVerdict, Judge, Verdict, Winner } from './types.js';
 import { VerdictCache, verdictKey } from './verdict-cache.js';
@@ -89,6 +90,8 @@ export interface OpenAIJudgeOptions {
   name?: string;
   /** Environment to read the key from (default process.env). */
   env?: Record<string, string | undefined>;
+  /** Largest response body read, bytes (default 1 MiB; a verdict is a few hundred). */
+  maxResponseBytes?: number;
   /** fetch implementation (default the global one). */
   fetch?: typeof fetch;
   logger?: Logger;
@@ -287,6 +290,17 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
 
 const retryableStatus = (s: number): boolean => s === 408 || s === 429 || s >= 500;
 
+/** Default cap of a response body read. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+/** Longest raw answer kept in a verdict (it is stored in pairs.jsonl and the verdict cache). */
+export const MAX_RAW_ANSWER_CHARS = 2000;
+
+function capRaw(raw: string): string {
+  return raw.length > MAX_RAW_ANSWER_CHARS
+    ? `${raw.slice(0, MAX_RAW_ANSWER_CHARS)}…[${raw.length - MAX_RAW_ANSWER_CHARS} more chars cut]`
+    : raw;
+}
+
 function snippet(text: string, max = 300): string {
   const t = text.replace(/\s+/g, ' ').trim();
   return t.length > max ? `${t.slice(0, max)}…` : t;
@@ -327,6 +341,7 @@ export class OpenAIJudge implements Judge {
   readonly maxBackoffMs: number;
   readonly defaultConfidence: number;
   readonly logprobs: boolean;
+  readonly maxResponseBytes: number;
   readonly cache: VerdictCache;
   readonly stats: OpenAIJudgeStats = {
     compares: 0,
@@ -355,6 +370,11 @@ export class OpenAIJudge implements Judge {
     this.temperature = options.temperature ?? 0;
     if (!(this.temperature >= 0 && this.temperature <= 2))
       throw new Error(`openai judge: temperature must be in [0, 2], got ${this.temperature}`);
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    if (!Number.isInteger(this.maxResponseBytes) || this.maxResponseBytes < 1024)
+      throw new Error(
+        `openai judge: maxResponseBytes must be an integer ≥ 1024, got ${this.maxResponseBytes}`,
+      );
     this.maxTokens = options.maxTokens ?? 16;
     if (!Number.isInteger(this.maxTokens) || this.maxTokens < 1)
       throw new Error(`openai judge: maxTokens must be an integer ≥ 1, got ${this.maxTokens}`);
@@ -448,7 +468,7 @@ export class OpenAIJudge implements Judge {
     const content = message?.content;
     const text = typeof content === 'string' ? content : undefined;
     const winner = text === undefined ? undefined : parseJudgeAnswer(text);
-    const raw = text ?? snippet(JSON.stringify(body ?? null));
+    const raw = capRaw(text ?? snippet(JSON.stringify(body ?? null)));
     if (winner === undefined) {
       this.stats.unparsable++;
       this.log.warn(
@@ -502,7 +522,17 @@ export class OpenAIJudge implements Judge {
           body: payload,
           signal: AbortSignal.timeout(this.timeoutMs),
         });
-        const text = await res.text();
+        let text: string;
+        try {
+          text = await readCappedText(res, this.maxResponseBytes);
+        } catch (e) {
+          // An oversized answer would be oversized again: a clear error, not a retry loop.
+          if (!(e instanceof BodyTooLargeError)) throw e;
+          throw new OpenAIJudgeError(
+            `openai judge: POST ${url}: HTTP ${res.status} answer cut off: ${e.message} (maxResponseBytes); not retried`,
+            { status: res.status, attempts: attempt + 1 },
+          );
+        }
         if (res.ok) {
           try {
             return JSON.parse(text) as unknown;

@@ -63,6 +63,8 @@ export {
 export {
   publishChunked,
   publishMessage,
+  SMALL_MESSAGE_BYTES,
+  tensorMessageBytes,
   subscribeChunked,
   subscribeMessages,
   type PublishChunkedOptions,

@@ -24,6 +24,7 @@ export interface FixtureOptions {
   judge?: boolean;
   run?: Record<string, unknown>;
   cluster?: string;
+  /** An explicitly open NATS URL; absent: `tso cluster` starts its own, with per-run credentials. */
   nats?: string;
   /** Node configs written but not listed in the cluster config (started by hand: late joiners). */
   extraPolicies?: number;
@@ -73,12 +74,12 @@ export async function makeFixture(o: FixtureOptions = {}): Promise<Fixture> {
   for (const g of gens) await save(g.id, g.seed);
   mkdirSync(join(root, 'nodes'), { recursive: true });
   const cluster = o.cluster ?? 'itest';
-  const nats = o.nats ?? 'nats://127.0.0.1:4222';
+  const nats = o.nats === undefined ? {} : { nats: o.nats };
   const nodeFile = (id: string) => join(root, 'nodes', `${id}.yaml`);
   const write = (id: string, cfg: Record<string, unknown>) =>
     writeFileSync(
       nodeFile(id),
-      stringify({ id, cluster, nats, backend: 'wasm', heartbeat_ttl_ms: 3000, ...cfg }),
+      stringify({ id, cluster, ...nats, backend: 'wasm', heartbeat_ttl_ms: 3000, ...cfg }),
     );
   const listed: string[] = [];
   const policies = o.policies ?? 2;
@@ -100,7 +101,7 @@ export async function makeFixture(o: FixtureOptions = {}): Promise<Fixture> {
     clusterConfig,
     stringify({
       cluster,
-      nats,
+      ...nats,
       nodes: listed,
       policy_init: models.policy,
       run_dir: runDir,

@@ -46,10 +46,16 @@ export interface TsoNode {
 }
 
 /** `tso node --config <file> --nats <url>`; resolves once the node serves and is registered. */
-export function startTsoNode(config: string, natsUrl: string, timeoutMs = 60_000): Promise<TsoNode> {
+export function startTsoNode(
+  config: string,
+  natsUrl: string,
+  timeoutMs = 60_000,
+  env: Record<string, string> = {},
+): Promise<TsoNode> {
   const child = track(
     spawn(process.execPath, [TSO_BIN, 'node', '--config', config, '--nats', natsUrl], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     }),
   );
   let out = '';

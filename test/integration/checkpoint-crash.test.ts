@@ -11,7 +11,6 @@ import { runLocal } from '../../src/cluster/local-run.js';
 import { loadConfigFile } from '../../src/config/load-config.js';
 import { DEFAULT_GENERATORS, makeFixture, type Fixture } from '../helpers/cluster-fixture.js';
 import { readJson, readJsonl, tail, type ReportJson } from '../helpers/cluster-run.js';
-import { freePort } from '../helpers/free-port.js';
 
 let fx: Fixture | undefined;
 afterAll(() => {
@@ -41,7 +40,7 @@ async function cluster(o: { resumeDir?: string; crashAt?: string }) {
 describe('a crash between checkpoint writes', () => {
   it('leaves a resumable run that ends with the weights of an uninterrupted one', async () => {
     fx = await makeFixture({
-      nats: `nats://127.0.0.1:${await freePort()}`, // none there: the launcher starts its own
+      // No `nats:`: the launcher starts its own (with per-run credentials).
       cluster: 'ckcrash',
       policies: 1,
       generators: DEFAULT_GENERATORS.slice(0, 2),

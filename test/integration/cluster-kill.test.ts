@@ -7,7 +7,6 @@ import { startNats } from '../../src/cluster/launcher/nats-process.js';
 import { runCluster } from '../../src/cluster/launcher/run-cluster.js';
 import { DEFAULT_GENERATORS, makeFixture } from '../helpers/cluster-fixture.js';
 import { readJson, readJsonl, tail, type ReportJson } from '../helpers/cluster-run.js';
-import { freePort } from '../helpers/free-port.js';
 import { startNatsServer } from '../helpers/nats-server.js';
 import { isAlive, processesMatching, waitUntil } from '../helpers/proc-scan.js';
 import { spawnTso, waitExit } from '../helpers/tso-process.js';
@@ -21,7 +20,7 @@ const RUN = { minibatches: 2, minibatch_prompts: 6, epochs: 1, train_batch_pairs
 /** The coordinator's first progress line of mini-batch 1: every node is up and the run is going. */
 const RUNNING = /\[coordinator\] .*mini-batch 1\/\d+ generate/;
 
-async function fixture(name: string, nats: string) {
+async function fixture(name: string, nats?: string) {
   const fx = await makeFixture({
     nats,
     cluster: name,
@@ -82,13 +81,15 @@ describe('kill -9 of tso cluster', () => {
 
   for (const signal of ['SIGKILL', 'SIGINT'] as const)
     it(`takes the nats-server it started and its store dir down with it (${signal})`, async () => {
-      // Nothing listens at the configured URL: the launcher starts (and owns) a nats-server.
-      const fx = await fixture(`own-${signal.toLowerCase()}`, `nats://127.0.0.1:${await freePort()}`);
+      // No `nats:` in the config: the launcher starts (and owns) a nats-server.
+      const fx = await fixture(`own-${signal.toLowerCase()}`);
       let store = '';
+      let certs = '';
       const k = await killLauncherMidRun(
         fx.clusterConfig,
         (out) => {
           store = /JetStream store (\S+)\)/.exec(out)?.[1] ?? '';
+          certs = /certificates in (\S+)\)/.exec(out)?.[1] ?? '';
           return [fx.root, store];
         },
         signal,
@@ -99,6 +100,9 @@ describe('kill -9 of tso cluster', () => {
       expect(k.procs.length, k.output).toBe(4 + 1 + 2); // 4 nodes, the coordinator, the watchdog, nats-server
       expect(k.gone, `still alive after 10 s:\n${k.left.join('\n')}`).toBe(true);
       expect(await waitUntil(() => !existsSync(store), 2000), `${store} is left`).toBe(true);
+      // The run's gRPC keys go with it (the watchdog deletes them if the launcher could not).
+      expect(certs, k.output).toMatch(/tso-certs-/);
+      expect(await waitUntil(() => !existsSync(certs), 2000), `${certs} is left`).toBe(true);
       // Ctrl-C: the launcher stopped everyone in order and says so with 130.
       if (signal === 'SIGINT') expect((await waitExit(k.child)).code, k.output).toBe(130);
     }, 180_000);

@@ -157,7 +157,7 @@ describe('tso node: bad input', () => {
     expect((await genClient.describe({})).weightVersion).toBe(before.weightVersion);
   });
 
-  it('a policy replica refuses a NaN or Inf update: no weights change, an empty checksum', async () => {
+  it('a policy replica refuses a NaN or Inf update, a replayed or out-of-order one: no weights change, an empty checksum', async () => {
     const runId = 'badupdate';
     const info = await policyClient.describe({});
     expect(info.role).toBe(Role.POLICY);
@@ -195,21 +195,31 @@ describe('tso node: bad input', () => {
         sums.stop();
       }
     };
+    // Both poisoned updates are for step 0, the replica's next step: refused for their values.
     for (const [step, bad] of [
-      [1, NaN],
-      [2, Infinity],
+      [0, NaN],
+      [0, Infinity],
     ] as const) {
       const c = await update(step, bad);
       expect(c).toMatchObject({ nodeId: 'policy-0', step, sha256: '' });
-      expect(await params(`after-${step}`)).toBe(w0);
+      expect(await params(`after-${step}-${bad}`)).toBe(w0);
     }
     // Undecodable bytes on the update subject: rejected (logged), nothing else happens.
     nc.publish(subjects.update(runId, 3), new Uint8Array([1, 2, 3, 4]));
     await nc.flush();
     // A finite update is applied: the refusals above were about the values, not the plumbing.
-    const good = await update(4, undefined);
+    const good = await update(0, undefined);
     expect(good.sha256).toMatch(/^[0-9a-f]{64}$/);
-    expect(await params('after-4')).not.toBe(w0);
+    const w1 = await params('after-0');
+    expect(w1).not.toBe(w0);
+    // Fenced: the same (valid) update replayed, or one that skips a step, moves nothing.
+    for (const step of [0, 5]) {
+      const replay = await update(step, undefined);
+      expect(replay.sha256).toBe('');
+      expect(await params(`replay-${step}`)).toBe(w1);
+    }
+    expect(policy.output()).toMatch(/update refused: update for step 0, but this replica's next step is 1/);
+    expect((await update(1, undefined)).sha256).toMatch(/^[0-9a-f]{64}$/);
     // Logged and counted; the undecodable message was logged as a rejection.
     expect(policy.output()).toMatch(/"refused":2,.*update refused: gradient is not finite/);
     expect(policy.output()).toMatch(/tso\.badupdate\.update\.3.*rejected/);

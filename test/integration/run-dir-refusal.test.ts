@@ -32,7 +32,6 @@ describe('two runs into the same run dir', () => {
   it('refuses the second everywhere, and --overwrite replaces the first cleanly', async () => {
     const nats = `nats://127.0.0.1:${await freePort()}`; // nothing there: a refusal must come first
     fx = await makeFixture({
-      nats,
       cluster: 'twice',
       policies: 1,
       generators: DEFAULT_GENERATORS.slice(0, 2),

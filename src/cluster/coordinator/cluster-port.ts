@@ -35,6 +35,8 @@ export interface ClusterPortOptions {
   generatorTiers: number[];
   collectTimeoutMs: number;
   hasJudge: boolean;
+  /** Judge node ids allowed to judge, preferred first (cluster config `judge_nodes`). */
+  judgeNodes?: readonly string[];
 }
 
 export class ClusterPort extends ClusterTrainer implements TrainingPort {
@@ -42,7 +44,7 @@ export class ClusterPort extends ClusterTrainer implements TrainingPort {
 
   constructor(private readonly o: ClusterPortOptions) {
     super(o);
-    this.remoteJudge = new RemoteJudge(o.dir);
+    this.remoteJudge = new RemoteJudge(o.dir, 'remote', o.judgeNodes);
   }
 
   judge(): Judge | undefined {
@@ -88,7 +90,8 @@ export class ClusterPort extends ClusterTrainer implements TrainingPort {
       this.o.nc,
       subjects.responsesAll(this.o.runId, iteration),
       'tso.v1.ResponseBatch',
-      { log: this.o.log },
+      // A batch is at most generate_batch responses of a few hundred tokens: far below this.
+      { log: this.o.log, maxBytes: 16 * 1024 * 1024 },
     );
     const missing: MissingWork[] = [];
     const streamed = new Map<
@@ -149,10 +152,16 @@ export class ClusterPort extends ClusterTrainer implements TrainingPort {
         until: (xs) => xs.reduce((a, x) => a + x.message.responses.length, 0) >= expected,
         timeoutMs: 10_000,
       });
+      // The answer is the gRPC stream's (the node answered us over its own authenticated channel);
+      // the NATS copy is the data plane's record of it and must match. A batch whose claimed node is
+      // not its subject's is somebody else's: ignored.
       const fromNats = new Map<string, GenerateResponse>();
-      for (const b of got.items)
+      for (const b of got.items) {
+        if (b.subject.slice(b.subject.lastIndexOf('.') + 1) !== b.message.nodeId) continue;
         for (const r of b.message.responses)
           fromNats.set(`${b.message.nodeId}/${r.promptId}/${r.sampleIndex}`, r);
+      }
+      let mismatched = 0;
       if (got.timedOut)
         this.o.log.warn(
           { expected, received: fromNats.size },
@@ -161,7 +170,9 @@ export class ClusterPort extends ClusterTrainer implements TrainingPort {
       const responses: GeneratedResponse[] = [];
       for (const { m, items, source, tier } of streamed.values()) {
         for (const it of items) {
-          const r = fromNats.get(`${m.nodeId}/${it.promptId}/${it.sampleIndex}`) ?? it;
+          const copy = fromNats.get(`${m.nodeId}/${it.promptId}/${it.sampleIndex}`);
+          if (copy && !sameResponse(copy, it)) mismatched++;
+          const r = it;
           const s = r.lineage?.sampling ?? { temperature: 0, topK: 0, topP: 1, maxNewTokens: 0, seed: 0 };
           responses.push({
             promptId: r.promptId,
@@ -182,6 +193,11 @@ export class ClusterPort extends ClusterTrainer implements TrainingPort {
           });
         }
       }
+      if (mismatched > 0)
+        this.o.log.warn(
+          { iteration, mismatched },
+          'responses on NATS differ from the gRPC answers (forged or corrupted copies); the gRPC answers are used',
+        );
       return { responses, missing, generatorTiers: this.o.generatorTiers };
     } finally {
       sub.stop();
@@ -202,4 +218,14 @@ export class ClusterPort extends ClusterTrainer implements TrainingPort {
     }
     return out;
   }
+}
+
+/** The NATS copy of a response says what the gRPC answer says. */
+function sameResponse(a: GenerateResponse, b: GenerateResponse): boolean {
+  return (
+    a.text === b.text &&
+    a.logprobSum === b.logprobSum &&
+    a.tokenIds.length === b.tokenIds.length &&
+    a.tokenIds.every((t, i) => t === b.tokenIds[i])
+  );
 }

@@ -9,6 +9,7 @@ import {
   publishMessage,
   Role,
   subjects,
+  SMALL_MESSAGE_BYTES,
   subscribeMessages,
   type MemberRecord,
   type NatsConnection,
@@ -198,6 +199,7 @@ export class ClusterTrainer {
     const announce = await this.t.store.setLatest(version);
     const acks = await subscribeMessages(this.t.nc, subjects.ack(run, version), 'tso.v1.Ack', {
       log: this.t.log,
+      maxBytes: SMALL_MESSAGE_BYTES,
     });
     try {
       const live = this.activeReplicas();

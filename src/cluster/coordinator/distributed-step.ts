@@ -10,6 +10,7 @@ import { combineShardMetrics, metricsFromWire } from '../../tso/preference-metri
 import {
   publishMessage,
   subjects,
+  SMALL_MESSAGE_BYTES,
   subscribeMessages,
   type GradientSummary,
   type MemberRecord,
@@ -104,6 +105,7 @@ export async function distributedStep(
   });
   const sums = await subscribeMessages(ctx.nc, subjects.checksum(run, step), 'tso.v1.Checksum', {
     log: ctx.log,
+    maxBytes: SMALL_MESSAGE_BYTES,
   });
   try {
     const ranges = shardRanges(pairs.length, replicas.length);

@@ -4,6 +4,7 @@ import {
   createClient,
   Membership,
   Role,
+  type ClientTlsOptions,
   type MemberRecord,
   type TypedClient,
 } from '../../transport/index.js';
@@ -23,6 +24,8 @@ export class NodeDirectory {
     readonly membership: Membership,
     private readonly log: Logger,
     readonly deadlineMs: number,
+    /** Certificates for the nodes' gRPC servers (mTLS); plaintext when absent. */
+    private readonly tls?: ClientTlsOptions,
   ) {}
 
   async refresh(): Promise<MemberRecord[]> {
@@ -91,7 +94,7 @@ export class NodeDirectory {
   modelNode(m: MemberRecord): TypedClient<'tso.v1.ModelNode'> {
     let c = this.clients.get(m.nodeId);
     if (!c) {
-      c = createClient('tso.v1.ModelNode', m.address, { defaultDeadlineMs: this.deadlineMs });
+      c = createClient('tso.v1.ModelNode', m.address, { defaultDeadlineMs: this.deadlineMs, tls: this.tls });
       this.clients.set(m.nodeId, c);
     }
     return c;
@@ -100,7 +103,7 @@ export class NodeDirectory {
   judge(m: MemberRecord): TypedClient<'tso.v1.Judge'> {
     let c = this.judgeClients.get(m.nodeId);
     if (!c) {
-      c = createClient('tso.v1.Judge', m.address, { defaultDeadlineMs: this.deadlineMs });
+      c = createClient('tso.v1.Judge', m.address, { defaultDeadlineMs: this.deadlineMs, tls: this.tls });
       this.judgeClients.set(m.nodeId, c);
     }
     return c;

@@ -11,7 +11,6 @@ import { writeReport, type NodeSummary, type Report } from '../../tso/loop/repor
 import { humanSource, modelHooks, prepareData, progressPrinter } from '../../tso/loop/session.js';
 import {
   buckets,
-  connectNats,
   enumName,
   Membership,
   Phase,
@@ -24,6 +23,8 @@ import type { Phase as PhaseT } from '../../transport/index.js';
 import { logger } from '../../util/log.js';
 import { exitWithParent } from '../launcher/exit-with-parent.js';
 import { ClusterConfigSchema, type ClusterConfig } from '../cluster-config.js';
+import { connectSetting, NATS_RUN_ENV, settingFromEnv, withUrl } from '../nats-setting.js';
+import { clientTls, serverTls, tlsFromEnv } from '../grpc-tls.js';
 import { ClusterPort } from './cluster-port.js';
 import { NodeDirectory } from './node-directory.js';
 import { statusService, type StatusState } from './status-service.js';
@@ -78,7 +79,9 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
     if (!configPath) throw new Error('coordinator: --config is required');
     cfg = await loadConfigFile(configPath, ClusterConfigSchema);
   }
-  if (o.nats) cfg.nats = o.nats;
+  // Not written back into cfg: the saved cluster-config.json must not pin a per-run server's URL.
+  let nats = settingFromEnv() ?? cfg.nats ?? 'nats://127.0.0.1:4222';
+  if (o.nats) nats = withUrl(nats, o.nats);
   const runCfg = cfg.run;
   const dir = new RunDir(o.resumeDir ?? o.runDir ?? cfg.run_dir ?? join('runs', runCfg.run_id));
   const log = logger('coordinator', { run: runCfg.run_id, cluster: cfg.cluster });
@@ -90,9 +93,10 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
     await dir.writeJson('cluster-config.json', cfg);
   }
 
-  const nc = await connectNats(cfg.nats, `tso-coordinator-${runCfg.run_id}`, { log });
+  const nc = await connectSetting(nats, `tso-coordinator-${runCfg.run_id}`, { log });
   const membership = await Membership.open(nc, { bucket: buckets.nodes(cfg.cluster), ttlMs: 6000 });
-  const nodeDir = new NodeDirectory(membership, log, cfg.rpc_deadline_ms);
+  const tls = tlsFromEnv() ?? cfg.grpc_tls;
+  const nodeDir = new NodeDirectory(membership, log, cfg.rpc_deadline_ms, clientTls(tls));
   const state: StatusState = {
     runId: runCfg.run_id,
     iteration: 0,
@@ -106,6 +110,7 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
     host: '127.0.0.1',
     port: cfg.status_port,
     services: [statusService(state, nodeDir)],
+    tls: serverTls(tls),
     log,
   });
   log.info({ status: server.address }, 'coordinator status service');
@@ -115,7 +120,9 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
     for (const m of nodeDir.live()) seen.set(m.nodeId, m);
     // Subjects and buckets are per run *instance*: a rerun or resume on a long-lived NATS never meets the
     // weight versions of an earlier attempt (which the store would refuse to overwrite).
-    const natsRun = `${runCfg.run_id}-${Date.now().toString(36)}`;
+    // `tso cluster` picks it (its NATS permissions are bound to it); a coordinator started alone
+    // makes one up.
+    const natsRun = process.env[NATS_RUN_ENV] || `${runCfg.run_id}-${Date.now().toString(36)}`;
     const store = await WeightStore.open(nc, {
       bucket: buckets.weights(natsRun),
       stateBucket: buckets.state(natsRun),
@@ -131,6 +138,7 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
       generatorTiers,
       collectTimeoutMs: cfg.rpc_deadline_ms,
       hasJudge: nodeDir.byRole(Role.JUDGE).length > 0,
+      judgeNodes: cfg.judge_nodes,
     });
     const adamw = optimizerOptionsOf(runCfg);
     // A fresh run starts every replica from replica 0's weights; a resumed one restores the checkpoint.

@@ -1,12 +1,14 @@
-// Starts a private nats-server (JetStream, temp store dir, free port) when no server answers. It runs
+// Starts a private nats-server (JetStream, temp store dir, free port; with `config`, users and
+// per-role permissions, see nats-auth.ts). It runs
 // under a watchdog (nats-watchdog.ts) in its own process group: when the launcher dies, even by
 // SIGKILL, the watchdog's stdin ends and it stops nats-server and deletes the store dir.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ConnectionOptions } from 'nats';
 import { probeNats } from '../../transport/index.js';
 import { exited, killGroup, waitExit } from './process-group.js';
 
@@ -44,15 +46,36 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startNats(log: (l: string) => void): Promise<NatsProcess> {
+export interface StartNatsOptions {
+  /**
+   * The server config (users, permissions, limits) for this port and JetStream dir. It holds the
+   * passwords: it is written 0600 inside the 0700 store dir, which the watchdog deletes at the end.
+   * Without it the server is open (tests of an explicitly open bus).
+   */
+  config?: (port: number, jetstreamDir: string) => string;
+  /** Credential the readiness probe connects with (a server with `config` refuses anonymous ones). */
+  probe?: Partial<ConnectionOptions>;
+  /** More temp dirs of the run the watchdog deletes with the store (even if the launcher is killed). */
+  alsoRemove?: string[];
+}
+
+export async function startNats(log: (l: string) => void, o: StartNatsOptions = {}): Promise<NatsProcess> {
   const bin = natsServerBinary();
   const port = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'tso-nats-'));
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [WATCHDOG, bin, storeDir, '-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir],
-    { stdio: ['pipe', 'ignore', 'pipe'], detached: true },
-  );
+  let serverArgs = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir];
+  if (o.config) {
+    const jsDir = join(storeDir, 'js');
+    mkdirSync(jsDir, { mode: 0o700 });
+    const conf = join(storeDir, 'server.conf');
+    writeFileSync(conf, o.config(port, jsDir), { mode: 0o600 });
+    serverArgs = ['-c', conf];
+  }
+  const child: ChildProcess = spawn(process.execPath, [WATCHDOG, bin, storeDir, ...serverArgs], {
+    stdio: ['pipe', 'ignore', 'pipe'],
+    detached: true,
+    env: { ...process.env, TSO_WATCHDOG_ALSO_REMOVE: (o.alsoRemove ?? []).join('\n') },
+  });
   child.stdin?.on('error', () => {}); // EPIPE if the watchdog is already gone: nothing to tell it
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
@@ -81,7 +104,7 @@ export async function startNats(log: (l: string) => void): Promise<NatsProcess> 
   };
   const url = `nats://127.0.0.1:${port}`;
   const deadline = Date.now() + 15_000;
-  while (!(await probeNats(url, 500))) {
+  while (!(await probeNats(url, 500, o.probe))) {
     const why = exited(child)
       ? `nats-server exited: ${err.trim().split('\n').pop() ?? ''}`
       : Date.now() > deadline

@@ -6,6 +6,9 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 
+/** Newline-separated dirs the watchdog deletes with the store (set by startNats). */
+const ALSO_REMOVE_ENV = 'TSO_WATCHDOG_ALSO_REMOVE';
+
 const [bin, storeDir, ...args] = process.argv.slice(2);
 if (!bin || !storeDir) {
   process.stderr.write('usage: nats-watchdog <nats-server> <store-dir> [nats-server args...]\n');
@@ -20,7 +23,12 @@ const server = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
 server.stderr.on('data', (d: Buffer) => process.stderr.write(d));
 let stopping = false;
 
-const cleanup = () => rmSync(storeDir, { recursive: true, force: true });
+// More of the run's temp dirs the launcher hands over (its gRPC certificates): gone with the store,
+// even when the launcher is killed.
+const extra = (process.env[ALSO_REMOVE_ENV] ?? '').split('\n').filter(Boolean);
+const cleanup = () => {
+  for (const d of [storeDir, ...extra]) rmSync(d, { recursive: true, force: true });
+};
 
 server.once('error', (e) => {
   process.stderr.write(`nats-watchdog: could not start ${bin}: ${e.message}\n`);

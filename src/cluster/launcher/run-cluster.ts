@@ -1,4 +1,5 @@
-// `tso cluster`: a whole cluster on one machine. Uses the configured NATS or starts one, spawns every
+// `tso cluster`: a whole cluster on one machine. Starts its own NATS with per-run credentials (or uses
+// the one the config names, cluster-nats.ts), spawns every
 // node as its own OS process, then the coordinator; interleaves their logs; stops everything at the end
 // or on Ctrl-C. The exit code is the coordinator's.
 // Process hygiene: every child leads its own process group (a terminal's Ctrl-C reaches only the
@@ -7,16 +8,17 @@
 // watchdog, nats-watchdog.ts, which also deletes the store dir).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile, parseConfig } from '../../config/load-config.js';
 import { readCheckpoint } from '../../tso/loop/checkpoint-io.js';
 import { checkNewRunDir, RunDir } from '../../tso/loop/run-dir.js';
-import { probeNats } from '../../transport/index.js';
 import { ClusterConfigSchema, type ClusterConfig } from '../cluster-config.js';
 import { pipeWithPrefix } from './child-logs.js';
 import { EXIT_WITH_PARENT_ENV } from './exit-with-parent.js';
-import { startNats, type NatsProcess } from './nats-process.js';
+import { childNodeName, clusterNats, loadPrincipals, type ClusterNats } from './cluster-nats.js';
+import { clusterTls } from './cluster-tls.js';
+import type { NatsProcess } from './nats-process.js';
 import { exited, killGroup, waitExit } from './process-group.js';
 
 const TSO_BIN = fileURLToPath(new URL('../../../bin/tso.js', import.meta.url));
@@ -62,20 +64,23 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
   const runDir = o.resumeDir ?? runDirOf(cfg, o.runDir);
   if (o.resumeDir) await readCheckpoint(new RunDir(o.resumeDir));
   else await checkNewRunDir(runDir, o.overwrite ?? false);
-  let nats: NatsProcess | undefined;
-  let url = cfg.nats;
-  if (await probeNats(url, 800)) out(`[cluster] using NATS at ${url}`);
-  else {
-    out(`[cluster] no NATS at ${url}: starting one`);
-    nats = await startNats((l) => out(`[cluster] ${l}`));
-    url = nats.url;
+  const principals = await loadPrincipals(cfg);
+  const tls = await clusterTls(cfg, principals, out);
+  let bus: ClusterNats;
+  try {
+    bus = await clusterNats(cfg, principals, out, tls.dir ? [tls.dir] : []);
+  } catch (e) {
+    tls.remove();
+    throw e;
   }
+  const nats: NatsProcess | undefined = bus.server;
+  const url = bus.url;
   const children = new Map<string, ChildProcess>();
   const env = { ...process.env, ...o.env, [EXIT_WITH_PARENT_ENV]: '1' };
-  const spawnTso = (name: string, args: string[]) => {
+  const spawnTso = (name: string, args: string[], own: Record<string, string>) => {
     const c = spawn(process.execPath, [TSO_BIN, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
-      env,
+      env: { ...env, ...own },
       detached: true,
     });
     c.stdin?.on('error', () => {}); // EPIPE once the child is gone: its stdin only signals our life
@@ -99,6 +104,7 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
     for (const c of alive) if (!exited(c)) killGroup(c, 'SIGKILL');
     await Promise.all(alive.map((c) => waitExit(c, 2000)));
     await nats?.stop();
+    tls.remove();
   };
   // Without its NATS the run cannot go on: stop it now rather than wait out every RPC deadline.
   void nats?.died.then((why) => {
@@ -115,16 +121,19 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
   process.once('SIGTERM', onSignal);
   process.once('SIGHUP', onSignal);
   try {
-    for (const n of cfg.nodes)
-      spawnTso(basename(n).replace(/\.ya?ml$/, ''), ['node', '--config', n, '--nats', url]);
+    for (const n of cfg.nodes) {
+      const b = bus.node(n);
+      spawnTso(childNodeName(n), ['node', '--config', n, ...b.args], { ...b.env, ...tls.node(n) });
+    }
     o.onSpawned?.(children, url);
+    const c = bus.coordinator();
     const coordArgs = o.resumeDir
-      ? ['resume', o.resumeDir, '--coordinator-only', '--nats', url]
+      ? ['resume', o.resumeDir, '--coordinator-only', ...c.args]
       : [
-          ...['coordinator', '--config', configFile, '--nats', url, '--run-dir', runDir],
+          ...['coordinator', '--config', configFile, ...c.args, '--run-dir', runDir],
           ...(o.overwrite ? ['--overwrite'] : []),
         ];
-    const coord = spawnTso('coordinator', coordArgs);
+    const coord = spawnTso('coordinator', coordArgs, { ...c.env, ...tls.coordinator() });
     const code = await new Promise<number>((resolve) =>
       coord.once('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))),
     );

@@ -21,6 +21,7 @@ import {
   type ServiceRegistration,
 } from '../../transport/index.js';
 import type { PolicyReplica } from './policy-replica.js';
+import { checkCount, REQUEST_LIMITS, weightBytesLimit } from './request-limits.js';
 
 export interface ModelNodeDeps {
   info: () => MessageInput<'tso.v1.NodeInfo'> & Pick<NodeInfo, 'nodeId' | 'modelName' | 'tier'>;
@@ -65,7 +66,9 @@ export function modelNodeService(d: ModelNodeDeps): ServiceRegistration {
         },
         d.sampling,
       );
+      checkCount('n', req.n, REQUEST_LIMITS.generateSamples);
       const n = Math.max(1, req.n);
+      checkCount('prompts × n', n * req.prompts.length, REQUEST_LIMITS.generateRows);
       const info = d.info();
       const block = d.model.config.blockSize;
       const version = String(info.weightVersion ?? '');
@@ -121,6 +124,7 @@ export function modelNodeService(d: ModelNodeDeps): ServiceRegistration {
     },
 
     score: (req) => {
+      checkCount('pairs', req.pairs.length, REQUEST_LIMITS.scoreRows);
       if (req.pairs.length === 0) return { scores: [], policyVersion: String(d.info().weightVersion ?? '') };
       let seqs;
       try {
@@ -149,7 +153,8 @@ export function modelNodeService(d: ModelNodeDeps): ServiceRegistration {
     },
 
     loadWeights: async (chunks) => {
-      const w = await receiveWeights(chunks); // size and SHA-256 verified; a mismatch refuses everything
+      // Size (at most this model's), SHA-256 verified; a mismatch refuses everything.
+      const w = await receiveWeights(chunks, weightBytesLimit(d.model.paramCount));
       const { header, values } = decodeWeights(w.data);
       if (JSON.stringify(header.config) !== JSON.stringify(d.model.config)) {
         throw new GrpcStatusError(
@@ -175,7 +180,10 @@ export function modelNodeService(d: ModelNodeDeps): ServiceRegistration {
       };
     },
 
-    computeGradients: (req) => needReplica(d).computeGradients(req),
+    computeGradients: (req) => {
+      checkCount('pairs', req.pairs.length, REQUEST_LIMITS.gradientPairs);
+      return needReplica(d).computeGradients(req);
+    },
 
     snapshot: (req) => needReplica(d).snapshot(req.runId, req.version, req.includeOptimizer),
 

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { BACKEND_NAMES } from '../../backend/select-backend.js';
 import { JudgeConfigSchema } from '../../judges/make-judge.js';
 import type { SamplingOverride } from '../../model/generate.js';
+import { GrpcTlsSchema } from '../grpc-tls.js';
+import { NatsSettingSchema } from '../nats-setting.js';
 
 const Token = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'use 1-128 of [A-Za-z0-9_-]');
 const HostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT');
@@ -21,8 +23,17 @@ export const NodeConfigSchema = z.strictObject({
   backend: z.enum(BACKEND_NAMES as unknown as [string, ...string[]]).default('auto'),
   /** Membership namespace: nodes and coordinator of one cluster share it. */
   cluster: Token.default('local'),
-  nats: z.string().default('nats://127.0.0.1:4222'),
+  /**
+   * { url, creds | nkey_seed_file | user + password_env | token_env, tls }, or a plain URL (an open
+   * bus). `tso cluster` hands its nodes their own per-run credentials instead (TSO_NATS_CONFIG).
+   */
+  nats: NatsSettingSchema.default('nats://127.0.0.1:4222'),
   listen: HostPort.default('127.0.0.1:0'),
+  /**
+   * gRPC certificates { ca, cert, key, coordinator } (mTLS; state-changing RPCs only for the
+   * coordinator's certificate) or `plaintext`. `tso cluster` hands its nodes per-run certificates.
+   */
+  grpc_tls: GrpcTlsSchema.optional(),
   /** Address other hosts use to reach this node (defaults to the bound listen address). */
   advertise: HostPort.optional(),
   /** Membership entries expire this long after the last heartbeat. */

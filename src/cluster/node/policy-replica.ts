@@ -15,7 +15,9 @@ import {
   publishMessage,
   status,
   subjects,
+  SMALL_MESSAGE_BYTES,
   subscribeMessages,
+  tensorMessageBytes,
   WeightStore,
   type NatsConnection,
 } from '../../transport/index.js';
@@ -62,11 +64,14 @@ export class PolicyReplica {
     this.stops = [];
     await this.storeFor(runId);
     this.runId = runId;
+    // Budgets = the expected sizes: a forged stream cannot make this process hold more than that.
     const updates = await subscribeMessages(this.nc, subjects.updateAll(runId), 'tso.v1.Update', {
       log: this.log,
+      maxBytes: tensorMessageBytes(this.policy.paramCount),
     });
     const refs = await subscribeMessages(this.nc, subjects.ref(runId), 'tso.v1.WeightsAnnounce', {
       log: this.log,
+      maxBytes: SMALL_MESSAGE_BYTES,
     });
     this.stops.push(
       () => updates.stop(),
@@ -209,6 +214,11 @@ export class PolicyReplica {
     let sha = '';
     try {
       if (sha256Hex(u.grad) !== u.checksum) throw new Error('update checksum mismatch');
+      // Fenced: each optimizer step once, in order. A replayed (or reordered) Update is refused, so
+      // a copy of an old one published again cannot move the weights.
+      // Steps are 0-based; opt.step counts the steps applied.
+      if (u.step !== this.opt.step)
+        throw new Error(`update for step ${u.step}, but this replica's next step is ${this.opt.step}`);
       const flat = new Float32Array(u.grad.byteLength / 4);
       new Uint8Array(flat.buffer).set(u.grad);
       this.opt.apply(flat); // validates: a non-finite entry is refused before any weight changes

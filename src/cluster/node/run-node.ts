@@ -9,7 +9,6 @@ import { loadModel } from '../../model/checkpoint.js';
 import { ByteTokenizer } from '../../model/tokenizer.js';
 import {
   buckets,
-  connectNats,
   Membership,
   Role,
   ServingStatus,
@@ -19,6 +18,8 @@ import {
 } from '../../transport/index.js';
 import { logger } from '../../util/log.js';
 import { exitWithParent } from '../launcher/exit-with-parent.js';
+import { connectSetting, settingFromEnv, withUrl } from '../nats-setting.js';
+import { coordinatorOnly, serverTls, tlsFromEnv } from '../grpc-tls.js';
 import { judgeService } from './judge-service.js';
 import { modelNodeService } from './model-node-service.js';
 import { checkNodeConfig, NodeConfigSchema, samplingOverrideOf, type NodeConfig } from './node-config.js';
@@ -55,13 +56,15 @@ export async function runNode(
   const parent = exitWithParent('node');
   const cfg: NodeConfig = { ...(await loadConfigFile(configPath, NodeConfigSchema)) };
   checkNodeConfig(cfg, configPath);
-  if (o.nats) cfg.nats = o.nats;
+  // Credentials `tso cluster` generated for this node win over the config's; --nats moves the URL only.
+  let nats = settingFromEnv() ?? cfg.nats;
+  if (o.nats) nats = withUrl(nats, o.nats);
   if (o.listen) cfg.listen = o.listen;
   if (o.advertise) cfg.advertise = o.advertise;
   const log = logger('node', { node: cfg.id, role: cfg.role });
   const backend = await initBackend(cfg.backend as BackendName);
   const startedAtMs = Date.now();
-  const nc = await connectNats(cfg.nats, `tso-node-${cfg.id}`, { log });
+  const nc = await connectSetting(nats, `tso-node-${cfg.id}`, { log });
 
   const services: ServiceRegistration[] = [];
   let weightVersion = 'initial';
@@ -110,7 +113,17 @@ export async function runNode(
     );
   }
   const { host, port } = splitHostPort(cfg.listen);
-  const server = await startServer({ host, port, services, log });
+  const tls = tlsFromEnv() ?? cfg.grpc_tls;
+  if (tls === undefined)
+    log.warn('gRPC without TLS (no grpc_tls): anyone who reaches this port can load weights into this node');
+  const server = await startServer({
+    host,
+    port,
+    services,
+    log,
+    tls: serverTls(tls),
+    authorize: coordinatorOnly(tls),
+  });
   const advertised = cfg.advertise ?? server.address;
   for (const s of services) server.health.setStatus(s.name, ServingStatus.SERVING);
 

@@ -37,11 +37,21 @@ export interface ReceivedMessage<T> {
 export interface SubscribeChunkedOptions {
   /** Incomplete streams are dropped this long after their first chunk (default 30 s). */
   streamTimeoutMs?: number;
-  /** Largest payload accepted (default 512 MiB). */
+  /** Largest payload accepted (default 512 MiB): set it to the expected message size where known. */
   maxBytes?: number;
+  /** Bytes all incomplete streams may announce together (default 2 × maxBytes); oldest evicted first. */
+  maxPendingBytes?: number;
   /** Queue group (load-balanced delivery among subscribers of the group). */
   queue?: string;
   log?: Logger;
+}
+
+/** Budget of a small control message (checksum, ack, announcement). */
+export const SMALL_MESSAGE_BYTES = 64 * 1024;
+
+/** Budget of a message carrying one float32 value per parameter (gradient shard, update). */
+export function tensorMessageBytes(paramCount: number): number {
+  return paramCount * 4 + SMALL_MESSAGE_BYTES;
 }
 
 export async function publishChunked(
@@ -77,7 +87,12 @@ function subscribeWith<T>(
   deliver: (p: ReceivedPayload, sub: Subscription<T>, log: Logger) => void,
 ): Promise<Subscription<T>> {
   const log = opts.log ?? logger('nats-chunked', { subject });
-  const assembler = new ChunkAssembler({ timeoutMs: opts.streamTimeoutMs, maxBytes: opts.maxBytes });
+  const assembler = new ChunkAssembler({
+    timeoutMs: opts.streamTimeoutMs,
+    maxBytes: opts.maxBytes,
+    maxPendingBytes: opts.maxPendingBytes,
+  });
+  let evicted = 0;
   const sweeper = setInterval(
     () => {
       for (const id of assembler.sweep()) {
@@ -102,6 +117,11 @@ function subscribeWith<T>(
         return;
       }
       const r = assembler.accept(msg.data);
+      if (assembler.evicted !== evicted) {
+        sub.stats.expired += assembler.evicted - evicted;
+        log.warn({ evicted: assembler.evicted - evicted }, 'incomplete chunk streams evicted to make room');
+        evicted = assembler.evicted;
+      }
       if (r.kind === 'complete') deliver({ ...r.payload, subject: msg.subject }, sub, log);
       else if (r.kind === 'rejected') {
         sub.stats.rejected++;

@@ -65,8 +65,13 @@ export interface AssemblerOptions {
   timeoutMs?: number;
   /** Largest payload accepted (default 512 MiB). */
   maxBytes?: number;
-  /** Most incomplete streams held at once (default 256). */
+  /** Most incomplete streams held at once (default 256); a new stream evicts the oldest. */
   maxStreams?: number;
+  /**
+   * Most bytes announced by all incomplete streams together (default 2 × maxBytes). A stream that
+   * does not fit evicts the oldest incomplete ones; one that exceeds it alone is rejected.
+   */
+  maxPendingBytes?: number;
   now?: () => number;
 }
 
@@ -75,7 +80,8 @@ interface PendingStream {
   totalBytes: number;
   sha256: string;
   contentType: string;
-  parts: (Uint8Array | undefined)[];
+  // A Map, not an array of `count` slots: a forged count must not cost memory before data arrives.
+  parts: Map<number, Uint8Array>;
   received: number;
   bytes: number;
   firstAt: number;
@@ -89,18 +95,28 @@ export class ChunkAssembler {
   private readonly timeoutMs: number;
   private readonly maxBytes: number;
   private readonly maxStreams: number;
+  private readonly maxPendingBytes: number;
+  /** Sum of totalBytes of the incomplete streams (what they may still grow to). */
+  private pendingBytes = 0;
+  private evictedCount = 0;
   private readonly now: () => number;
 
   constructor(opts: AssemblerOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.maxBytes = opts.maxBytes ?? 512 * 1024 * 1024;
     this.maxStreams = opts.maxStreams ?? 256;
+    this.maxPendingBytes = opts.maxPendingBytes ?? 2 * this.maxBytes;
     this.now = opts.now ?? Date.now;
   }
 
   /** Number of incomplete streams held. */
   get pending(): number {
     return this.streams.size;
+  }
+
+  /** Incomplete streams dropped so far to make room for newer ones. */
+  get evicted(): number {
+    return this.evictedCount;
   }
 
   /** Feeds one NATS message body (an encoded Chunk). */
@@ -116,24 +132,34 @@ export class ChunkAssembler {
     if (this.recent.has(c.streamId)) return { kind: 'duplicate', streamId: c.streamId };
     let s = this.streams.get(c.streamId);
     if (!s) {
-      if (this.streams.size >= this.maxStreams) {
+      if (c.totalBytes > this.maxPendingBytes) {
         return {
           kind: 'rejected',
-          reason: `too many incomplete streams (${this.maxStreams})`,
+          reason: `payload of ${c.totalBytes} bytes exceeds the reassembly budget of ${this.maxPendingBytes}`,
           streamId: c.streamId,
         };
+      }
+      // Junk (forged or stalled streams) must not block the next real message: the oldest go first.
+      while (
+        this.streams.size > 0 &&
+        (this.streams.size >= this.maxStreams || this.pendingBytes + c.totalBytes > this.maxPendingBytes)
+      ) {
+        const oldest = this.streams.keys().next().value as string;
+        this.drop(oldest);
+        this.evictedCount++;
       }
       s = {
         count: c.count,
         totalBytes: c.totalBytes,
         sha256: c.sha256,
         contentType: c.contentType,
-        parts: new Array<Uint8Array | undefined>(c.count),
+        parts: new Map(),
         received: 0,
         bytes: 0,
         firstAt: this.now(),
       };
       this.streams.set(c.streamId, s);
+      this.pendingBytes += s.totalBytes;
     } else if (
       s.count !== c.count ||
       s.totalBytes !== c.totalBytes ||
@@ -146,16 +172,16 @@ export class ChunkAssembler {
         streamId: c.streamId,
       };
     }
-    if (s.parts[c.index]) return { kind: 'duplicate', streamId: c.streamId };
+    if (s.parts.has(c.index)) return { kind: 'duplicate', streamId: c.streamId };
     if (s.bytes + c.data.byteLength > s.totalBytes) {
-      this.streams.delete(c.streamId);
+      this.drop(c.streamId);
       return {
         kind: 'rejected',
         reason: 'chunks exceed announced total_bytes; stream dropped',
         streamId: c.streamId,
       };
     }
-    s.parts[c.index] = c.data;
+    s.parts.set(c.index, c.data);
     s.received++;
     s.bytes += c.data.byteLength;
     if (s.received < s.count)
@@ -169,7 +195,7 @@ export class ChunkAssembler {
     const dropped: string[] = [];
     for (const [id, s] of this.streams) {
       if (s.firstAt <= limit) {
-        this.streams.delete(id);
+        this.drop(id);
         dropped.push(id);
       }
     }
@@ -184,17 +210,29 @@ export class ChunkAssembler {
       return `payload of ${c.totalBytes} bytes exceeds the limit of ${this.maxBytes}`;
     if (!isSha256Hex(c.sha256)) return 'chunk sha256 is not a hex SHA-256 digest';
     if (c.data.byteLength > c.totalBytes) return 'chunk data larger than total_bytes';
+    // Every chunk but the one of an empty payload carries at least one byte.
+    if (c.count > Math.max(1, c.totalBytes))
+      return `chunk count ${c.count} exceeds total_bytes ${c.totalBytes}`;
     return undefined;
   }
 
-  private finish(streamId: string, s: PendingStream): AcceptResult {
+  private drop(streamId: string): void {
+    const s = this.streams.get(streamId);
+    if (!s) return;
     this.streams.delete(streamId);
+    this.pendingBytes -= s.totalBytes;
+  }
+
+  private finish(streamId: string, s: PendingStream): AcceptResult {
+    this.drop(streamId);
     if (s.bytes !== s.totalBytes) {
       return { kind: 'rejected', reason: `got ${s.bytes} bytes, announced ${s.totalBytes}`, streamId };
     }
     const data = new Uint8Array(s.totalBytes);
     let off = 0;
-    for (const part of s.parts as Uint8Array[]) {
+    for (let i = 0; i < s.count; i++) {
+      const part = s.parts.get(i);
+      if (!part) return { kind: 'rejected', reason: `chunk ${i} missing`, streamId };
       data.set(part, off);
       off += part.byteLength;
     }

@@ -80,10 +80,23 @@ async function watchStatus(nc: NatsConnection, log: Logger): Promise<void> {
   }
 }
 
-/** True if a NATS server answers at url within timeoutMs (connects once, then closes). */
-export async function probeNats(url: string, timeoutMs = 1500): Promise<boolean> {
+/**
+ * True if a NATS server answers at url within timeoutMs (connects once, then closes). `extra` carries
+ * the credential of a server that requires one.
+ */
+export async function probeNats(
+  url: string,
+  timeoutMs = 1500,
+  extra: Partial<ConnectionOptions> = {},
+): Promise<boolean> {
   try {
-    const nc = await connect({ servers: url, timeout: timeoutMs, maxReconnectAttempts: 0, reconnect: false });
+    const nc = await connect({
+      servers: url,
+      timeout: timeoutMs,
+      maxReconnectAttempts: 0,
+      reconnect: false,
+      ...extra,
+    });
     await nc.close();
     return true;
   } catch {

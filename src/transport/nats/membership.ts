@@ -8,6 +8,7 @@ import type { KV, NatsConnection } from 'nats';
 import { logger, type Logger } from '../../util/log.js';
 import { decode, encode } from '../proto/codec.js';
 import type { MemberRecord, MessageInput } from '../proto/types.js';
+import { ConflictError } from '../errors.js';
 import { token } from './subjects.js';
 import { MembershipWatch } from './membership-watch.js';
 
@@ -60,12 +61,8 @@ export class Membership {
   async register(input: MessageInput<'tso.v1.MemberRecord'>): Promise<MemberRecord> {
     const nodeId = token('node id', input.nodeId ?? '');
     const existing = await this.get(nodeId);
-    if (existing && (existing.pid !== (input.pid ?? process.pid) || existing.hostname !== hostname())) {
-      this.log.warn(
-        { nodeId, other: existing },
-        'node id already registered by another live process; taking over',
-      );
-    }
+    if (existing && (existing.pid !== (input.pid ?? process.pid) || existing.hostname !== hostname()))
+      await this.waitForHolder(nodeId, existing);
     const base = decode('tso.v1.MemberRecord', encode('tso.v1.MemberRecord', input));
     this.record = {
       ...base,
@@ -78,6 +75,29 @@ export class Membership {
     this.startTimer();
     this.log.info({ nodeId, address: this.record.address }, 'registered');
     return this.record;
+  }
+
+  /**
+   * Another process's record holds this id. A live holder keeps heartbeating: a duplicate id is
+   * refused (ConflictError). A dead one (a crashed predecessor) stops: its record is taken over once
+   * it has not been refreshed for a TTL, or once it expires.
+   */
+  private async waitForHolder(nodeId: string, first: MemberRecord): Promise<void> {
+    const deadline = Date.now() + this.ttlMs + this.heartbeatMs;
+    this.log.info(
+      { nodeId, pid: first.pid, host: first.hostname },
+      'node id registered by another process: checking it is gone',
+    );
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(500, Math.max(50, this.heartbeatMs / 2))));
+      const cur = await this.get(nodeId);
+      if (!cur) return;
+      if (cur.heartbeatAtMs !== first.heartbeatAtMs || cur.pid !== first.pid)
+        throw new ConflictError(
+          `node id "${nodeId}" is held by a live process (pid ${cur.pid} on ${cur.hostname}): a duplicate id is refused`,
+        );
+    }
+    this.log.warn({ nodeId, other: first }, 'stale record of a gone process: taking the node id over');
   }
 
   /** Changes fields of this node's record (e.g. weightVersion) and publishes it at once. */
