@@ -84,8 +84,9 @@ export function ablationMarkdown(s: AblationSummary, runId: string): string {
     `# Ablations of ${runId}`,
     '',
     `Held-out figures of the final policy: mean ± sample std over seeds ${s.seeds.join(', ')}. ` +
-      `Δ vs full is the mean of the per-seed differences (variant − full; a seed fixes the prompts and the ` +
-      `held-out split) with its 95% Student-t interval; exact-match and its Δ are in percentage points.` +
+      `Δ vs full is the mean of the per-seed differences (variant − full; a seed fixes the training prompts, ` +
+      `the held-out set is the same for every seed) with its 95% Student-t interval; exact-match and its Δ ` +
+      `are in percentage points.` +
       (hasFull ? '' : ' Full TSO was not run, so there is no Δ.'),
     '',
     ...table(s, overall),
