@@ -3,7 +3,7 @@
 // verdicts back into the prior, and scale the pairs.
 import type { PreferencePair } from '../../data/formats.js';
 import type { Judge } from '../../judges/types.js';
-import type { CalibratedPrior } from '../calibrated-prior.js';
+import { CalibratedPrior } from '../calibrated-prior.js';
 import {
   correctPairs,
   type CorrectionInput,
@@ -51,6 +51,19 @@ function candidatesFor(p: LoopPrompt, responses: GeneratedResponse[], useHuman: 
     });
   });
   return dedupeCandidates(out);
+}
+
+/** The run's calibrated prior, from the `prior` keys of the run config. */
+export function priorFromConfig(cfg: RunConfig): CalibratedPrior {
+  const p = cfg.prior;
+  return new CalibratedPrior({
+    strength: p.strength,
+    belief: p.belief,
+    decay: p.decay,
+    humanWeight: p.human_weight,
+    judgeWeight: p.ai_weight,
+    agreement: p.agreement,
+  });
 }
 
 export async function buildPairs(

@@ -6,12 +6,11 @@ import { sha256Hex } from '../../model/weights-codec.js';
 import type { HumanFeedback } from '../correction.js';
 import type { CorrectionStats } from '../correction.js';
 import type { OracleFeedbackState } from '../oracle-feedback.js';
-import { CalibratedPrior } from '../calibrated-prior.js';
-import { hash53 } from '../rng.js';
-import { buildPairs, type LoopPrompt } from './build-pairs.js';
+import { buildPairs, priorFromConfig, type LoopPrompt } from './build-pairs.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint-io.js';
 import type { CheckpointState } from './checkpoint-state.js';
 import { iterationDiagnostics, type GoldScorer, type IterationDiagnostics } from './diagnostics.js';
+import { generateFor, promptsFor } from './generate-step.js';
 import type { GenerateResult, MissingWork, NodeEvent, TrainingPort } from './port.js';
 import type { RunConfig } from './run-config.js';
 import type { RunDir } from './run-dir.js';
@@ -77,38 +76,6 @@ export interface LoopResult {
   policy_version: string;
 }
 
-const seedFor = (cfg: RunConfig, ...parts: (string | number)[]) =>
-  hash53(parts.join('/'), cfg.seed) % 2 ** 31;
-
-function promptsFor(cfg: RunConfig, train: LoopPrompt[], minibatch: number): LoopPrompt[] {
-  const out: LoopPrompt[] = [];
-  for (let j = 0; j < cfg.minibatch_prompts; j++)
-    out.push(train[(minibatch * cfg.minibatch_prompts + j) % train.length]);
-  return out;
-}
-
-async function generateFor(
-  port: TrainingPort,
-  cfg: RunConfig,
-  iteration: number,
-  prompts: LoopPrompt[],
-): Promise<GenerateResult> {
-  const s = cfg.sampling;
-  return port.generate({
-    iteration,
-    prompts: prompts.map((p) => ({ id: p.id, text: p.prompt })),
-    samplesPerNode: cfg.samples_per_node,
-    policySamples: cfg.policy_samples,
-    sampling: {
-      temperature: s.temperature,
-      topK: s.top_k,
-      topP: s.top_p,
-      maxNewTokens: s.max_new_tokens,
-      seed: seedFor(cfg, 'gen', iteration),
-    },
-  });
-}
-
 export async function runTso(
   port: TrainingPort,
   cfg: RunConfig,
@@ -122,15 +89,7 @@ export async function runTso(
     hooks.onProgress?.({ phase, minibatch, of: total });
   let state: CheckpointState;
   let initial: EvalSummary;
-  const p = cfg.prior;
-  const prior = new CalibratedPrior({
-    strength: p.strength,
-    belief: p.belief,
-    decay: p.decay,
-    humanWeight: p.human_weight,
-    judgeWeight: p.ai_weight,
-    agreement: p.agreement,
-  });
+  const prior = priorFromConfig(cfg);
   const iterations: IterationRecord[] = [];
   const events: NodeEvent[] = [];
   if (opts.resume) {
