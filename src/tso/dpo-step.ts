@@ -5,6 +5,7 @@ import type { GPT } from '../model/gpt.js';
 import { computeFlatGradient } from '../model/gradients.js';
 import { encodePairsForScoring, type EncodedBatch } from '../model/prompt-format.js';
 import { preferenceLoss, type DualClipOptions, type LossName } from './losses.js';
+import type { TrainPair } from './loop/port.js';
 import { preferenceMetrics, type PreferenceMetrics } from './preference-metrics.js';
 
 /** A batch of n pairs: rows [0, n) are the chosen responses, rows [n, 2n) the rejected ones. */
@@ -39,16 +40,8 @@ function responseLengths(seqs: EncodedBatch, rows: number): Float32Array {
   return out;
 }
 
-/** What a shard needs of a training pair (TrainPair in the loop, TrainPair on the wire). */
-export interface ShardPair {
-  prompt: string;
-  chosen: string;
-  rejected: string;
-  weight: number;
-  anchor: boolean;
-  refChosen: number;
-  refRejected: number;
-}
+/** What a shard needs of a training pair: the loop's TrainPair (the wire's TrainPair has the same shape). */
+export type ShardPair = TrainPair;
 
 /**
  * The batch and reference log-probs of a shard, built the same way by LocalPort and by a policy
