@@ -39,28 +39,6 @@ export function policyTier(generatorTiers: readonly number[]): number {
   return generatorTiers.length === 0 ? 1 : Math.max(...generatorTiers) + 1;
 }
 
-/** The tier of a response: 0 for human, the node's tier for a generator, policyTier for the policy. */
-export function tierFor(
-  source: CandidateSource,
-  generatorTiers: readonly number[],
-  generatorTier?: number,
-): number {
-  const pTier = policyTier(generatorTiers);
-  if (source === 'human') return HUMAN_TIER;
-  if (source === 'policy') return pTier;
-  if (generatorTier === undefined || !generatorTiers.includes(generatorTier)) {
-    throw new Error(
-      `prior: generator tier ${generatorTier} is not one of the configured tiers [${generatorTiers}]`,
-    );
-  }
-  return generatorTier;
-}
-
-/** Which of two candidates the prior prefers: the lower tier; equal tiers are a tie. */
-export function priorPrefers(a: Pick<Candidate, 'tier'>, b: Pick<Candidate, 'tier'>): 'a' | 'b' | 'tie' {
-  return a.tier < b.tier ? 'a' : a.tier > b.tier ? 'b' : 'tie';
-}
-
 /** The prior's name for where a response came from: `human`, the generator's model name, or `policy`. */
 export function sourceKey(c: Provenance): string {
   if (c.source === 'generator') return c.model ?? c.node ?? 'generator';

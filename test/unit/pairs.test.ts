@@ -11,7 +11,7 @@ import {
   toPreferenceRow,
   type SelectedPair,
 } from '../../src/tso/pairs.js';
-import { dedupeCandidates, policyTier, priorPrefers, sourcesOf, tierFor } from '../../src/tso/prior.js';
+import { dedupeCandidates, policyTier, sourcesOf } from '../../src/tso/prior.js';
 import type { Candidate } from '../../src/tso/prior.js';
 
 const cand = (id: string, text: string, tier: number, extra: Partial<Candidate> = {}): Candidate => ({
@@ -23,20 +23,11 @@ const cand = (id: string, text: string, tier: number, extra: Partial<Candidate> 
 });
 const ids = (pairs: SelectedPair[]) => pairs.map((p) => `${p.a.id}>${p.b.id}`);
 
-describe('prior order', () => {
-  it('assigns tiers: human 0, generators as configured, policy max + 1', () => {
+describe('candidates', () => {
+  it('puts the policy one past the last configured generator tier', () => {
     expect(policyTier([1, 3, 2])).toBe(4);
-    expect(tierFor('human', [1, 2])).toBe(0);
-    expect(tierFor('generator', [1, 2], 2)).toBe(2);
-    expect(tierFor('policy', [1, 2])).toBe(3);
-    expect(() => tierFor('generator', [1, 2], 5)).toThrow(/not one of/);
+    expect(policyTier([])).toBe(1);
     expect(() => policyTier([0])).toThrow(/≥ 1/);
-  });
-
-  it('prefers the lower tier; equal tiers tie', () => {
-    expect(priorPrefers({ tier: 0 }, { tier: 2 })).toBe('a');
-    expect(priorPrefers({ tier: 3 }, { tier: 1 })).toBe('b');
-    expect(priorPrefers({ tier: 2 }, { tier: 2 })).toBe('tie');
   });
 
   it('dedupes identical texts, keeping the best tier and merging lineage', () => {

@@ -5,7 +5,7 @@ import type { LoopPrompt } from './build-pairs.js';
 import type { GenerateResult, TrainingPort } from './port.js';
 import type { RunConfig } from './run-config.js';
 
-export const seedFor = (cfg: RunConfig, ...parts: (string | number)[]) =>
+const seedFor = (cfg: RunConfig, ...parts: (string | number)[]) =>
   hash53(parts.join('/'), cfg.seed) % 2 ** 31;
 
 /** The mini-batch's prompts: the next `minibatch_prompts` of the train list, wrapping around. */
