@@ -22,7 +22,14 @@ import {
   WeightStore,
 } from '../../src/transport/index.js';
 import { DEFAULT_GENERATORS, makeFixture, type Fixture } from '../helpers/cluster-fixture.js';
-import { runClusterLogged, tail } from '../helpers/cluster-run.js';
+import {
+  readJson,
+  readJsonl,
+  runClusterLogged,
+  tail,
+  type ReportJson,
+  type StepRow,
+} from '../helpers/cluster-run.js';
 import { runTsoCommand, startTsoNode } from '../helpers/tso-process.js';
 
 const CLUSTER = 'authc';
@@ -184,6 +191,38 @@ describe('tso cluster with generated credentials', () => {
       expect(run.lines.join('\n')).toMatch(/gRPC: mTLS with a run CA \(5 certificates/);
       expect(run.lines.join('\n')).not.toMatch(/gRPC without TLS/);
       console.log(`authenticated cluster mini-batch: ${Date.now() - t0} ms`);
+    } finally {
+      rmSync(f.root, { recursive: true, force: true });
+    }
+  }, 240_000);
+  it("re-assigns a killed replica's shard on the authenticated bus and finishes", async () => {
+    const f = await makeFixture({
+      cluster: 'authkill',
+      policies: 2,
+      generators: DEFAULT_GENERATORS.slice(0, 1),
+      run: { run_id: 'authkill', minibatches: 2, minibatch_prompts: 6, epochs: 3, train_batch_pairs: 4 },
+    });
+    try {
+      let killed = '';
+      const run = await runClusterLogged(f.clusterConfig, (line, children) => {
+        // Kill policy-1 while the coordinator trains: its next shard must go to policy-0, which then
+        // publishes that shard's subject (permitted: any shard, checked against the gRPC answer).
+        if (!killed && /\[coordinator\] .*mini-batch 1\/\d+ train step/.test(line)) {
+          killed = line;
+          children.get('policy-1')?.kill('SIGKILL');
+        }
+      });
+      const log = tail(run.lines);
+      expect(killed, log).not.toBe('');
+      expect(run.code, log).toBe(0);
+      expect(run.lines.join('\n')).not.toMatch(/permissions[ _]violation/i);
+      const report = readJson<ReportJson>(f.runDir, 'report.json');
+      expect(report.nodes.find((n) => n.id === 'policy-1')?.lost, JSON.stringify(report.nodes)).toBe(true);
+      const steps = readJsonl<StepRow>(f.runDir, 'steps.jsonl');
+      expect(
+        steps.some((st) => st.reassigned.length > 0 || st.replicas === 1),
+        log,
+      ).toBe(true);
     } finally {
       rmSync(f.root, { recursive: true, force: true });
     }

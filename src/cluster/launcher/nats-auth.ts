@@ -89,7 +89,10 @@ export function nodePermissions(
   if (n.role !== 'judge') publish.push(`tso.${r}.*.responses.${id}`);
   if (n.role === 'policy') {
     publish.push(
-      `tso.${r}.grad.*.${n.replica}`,
+      // Any shard, not only its own index: when a replica dies the coordinator hands its shard to a
+      // live one, which publishes it under that shard's subject. A forged shard is still useless: the
+      // coordinator takes only the message whose checksum matches the gRPC answer of the replica it asked.
+      `tso.${r}.grad.*.*`,
       `tso.${r}.checksum.*`,
       `tso.${r}.ack.*`,
       ...streamReader(`OBJ_${buckets.weights(run)}`),
