@@ -1,5 +1,5 @@
-// Runs the PyTorch yardstick (scripts/torch_reference.py, a copy of ../shared/perf/torch_reference.py)
-// with the same model shape, so both are measured in one run on one machine.
+// Runs the PyTorch yardstick (scripts/torch_reference.py) with the same model shape, so both are
+// measured in one run on one machine.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

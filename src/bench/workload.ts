@@ -1,4 +1,4 @@
-// The benchmark workload, shaped exactly like ../shared/perf/torch_reference.py: random token rows of
+// The benchmark workload, shaped exactly like scripts/torch_reference.py: random token rows of
 // the full context, every position scored, plain DPO with beta 0.1, AdamW lr 1e-4.
 import type { EncodedBatch } from '../model/prompt-format.js';
 import { mulberry32 } from '../model/seeded-normal.js';

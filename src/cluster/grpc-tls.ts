@@ -3,6 +3,7 @@
 // `coordinator` identity (certificate CN) call the state-changing RPCs. The coordinator connects with
 // its own cert and verifies the nodes' against `ca`. `plaintext` must be said explicitly.
 import { z } from 'zod';
+import { jsonFromEnv } from '../config/env-json.js';
 import type { ClientTlsOptions, ServerTlsOptions } from '../transport/index.js';
 
 export const GrpcTlsFilesSchema = z.strictObject({
@@ -32,17 +33,7 @@ export const STATE_CHANGING_METHODS: ReadonlySet<string> = new Set([
 ]);
 
 export function tlsFromEnv(env: NodeJS.ProcessEnv = process.env): GrpcTls | undefined {
-  const raw = env[GRPC_TLS_ENV];
-  if (!raw) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (e) {
-    throw new Error(`${GRPC_TLS_ENV}: not JSON (${(e as Error).message})`, { cause: e });
-  }
-  const r = GrpcTlsSchema.safeParse(parsed);
-  if (!r.success) throw new Error(`${GRPC_TLS_ENV}: ${r.error.issues.map((i) => i.message).join('; ')}`);
-  return r.data;
+  return jsonFromEnv(env, GRPC_TLS_ENV, GrpcTlsSchema);
 }
 
 export function serverTls(t: GrpcTls | undefined): ServerTlsOptions | undefined {

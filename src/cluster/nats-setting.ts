@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { credsAuthenticator, nkeyAuthenticator, type ConnectionOptions } from 'nats';
 import { z } from 'zod';
+import { jsonFromEnv } from '../config/env-json.js';
 import { connectNats, type NatsConnection } from '../transport/index.js';
 import type { Logger } from '../util/log.js';
 
@@ -71,17 +72,7 @@ export function urlOf(s: NatsSetting): string {
 
 /** The setting a `tso cluster` child was handed in TSO_NATS_CONFIG, if any. */
 export function settingFromEnv(env: NodeJS.ProcessEnv = process.env): NatsSetting | undefined {
-  const raw = env[NATS_SETTING_ENV];
-  if (!raw) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch (e) {
-    throw new Error(`${NATS_SETTING_ENV}: not JSON (${(e as Error).message})`, { cause: e });
-  }
-  const r = NatsSettingSchema.safeParse(parsed);
-  if (!r.success) throw new Error(`${NATS_SETTING_ENV}: ${r.error.issues.map((i) => i.message).join('; ')}`);
-  return r.data;
+  return jsonFromEnv(env, NATS_SETTING_ENV, NatsSettingSchema);
 }
 
 /**

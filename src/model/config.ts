@@ -1,4 +1,4 @@
-// The GPT shape as flat data (nanoGPT style). Defaults match ../shared/perf/torch_reference.py.
+// The GPT shape as flat data (nanoGPT style). Defaults match the PyTorch yardstick, scripts/torch_reference.py.
 import { z } from 'zod';
 
 export const GPTConfigSchema = z
