@@ -21,6 +21,8 @@ export interface NatsProcess {
   storeDir: string;
   /** Resolves (with why) if nats-server ends before stop() was called. */
   died: Promise<string>;
+  /** Hands the watchdog a process group to SIGKILL if the launcher dies and the group outlives it. */
+  adopt(pgid: number): void;
   stop(): Promise<void>;
 }
 
@@ -117,5 +119,8 @@ export async function startNats(log: (l: string) => void, o: StartNatsOptions = 
     await new Promise((r) => setTimeout(r, 100));
   }
   log(`started nats-server at ${url} (JetStream store ${storeDir})`);
-  return { url, pid: child.pid!, storeDir, died, stop };
+  const adopt = (pgid: number) => {
+    if (!stopping && child.stdin?.writable) child.stdin.write(`pgid ${pgid}\n`);
+  };
+  return { url, pid: child.pid!, storeDir, died, adopt, stop };
 }

@@ -2,7 +2,10 @@
 // by the launcher with a pipe on stdin. nats-server cannot watch a pipe, so this small process runs it
 // and stops it when stdin ends (the launcher closed it, or died — even by SIGKILL), on SIGTERM/SIGINT,
 // and then deletes the JetStream store dir. If nats-server dies by itself, the watchdog cleans up and
-// exits too (with 1), so the launcher sees it.
+// exits too (with 1), so the launcher sees it. It is also the backstop for the launcher's other children:
+// the launcher tells it their process groups (`pgid N` lines); when the launcher dies, children exit by
+// themselves on their closed stdin, but one whose event loop is blocked (a long synchronous tfjs
+// evaluation) cannot notice, so after CHILDREN_GRACE_MS the watchdog SIGKILLs the groups still there.
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 
@@ -56,9 +59,38 @@ function stop(): void {
 // died: its nodes are exiting at this moment too, so nats-server lives a moment longer for them to
 // deregister and drain (else each waits out its own deadline on a dead connection).
 const PARENT_GONE_GRACE_MS = 700;
-let said = '';
-const onEnd = () => (said.includes('stop') ? stop() : void setTimeout(stop, PARENT_GONE_GRACE_MS));
-process.stdin.on('data', (d: Buffer) => (said = (said + d.toString()).slice(-16)));
+const CHILDREN_GRACE_MS = 4000;
+const groups = new Set<number>();
+let stopSaid = false;
+let partial = '';
+const onLine = (line: string) => {
+  if (line === 'stop') stopSaid = true;
+  const m = /^pgid (\d+)$/.exec(line);
+  if (m) groups.add(Number(m[1]));
+};
+const killGroups = () => {
+  for (const g of groups) {
+    try {
+      process.kill(-g, 'SIGKILL');
+    } catch {
+      // ESRCH: that group has already exited, as it should have.
+    }
+  }
+};
+let ended = false;
+const onEnd = () => {
+  if (ended) return;
+  ended = true;
+  if (stopSaid) return stop();
+  setTimeout(killGroups, CHILDREN_GRACE_MS);
+  // nats-server outlives the groups' grace: a blocked child that wakes up can still deregister.
+  setTimeout(stop, Math.max(PARENT_GONE_GRACE_MS, CHILDREN_GRACE_MS + 200));
+};
+process.stdin.on('data', (d: Buffer) => {
+  const lines = (partial + d.toString()).split('\n');
+  partial = lines.pop() ?? '';
+  lines.forEach((l) => onLine(l.trim()));
+});
 process.stdin.on('end', onEnd);
 process.stdin.on('close', onEnd);
 process.stdin.on('error', onEnd);

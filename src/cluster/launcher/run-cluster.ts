@@ -87,6 +87,8 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
     pipeWithPrefix(c.stdout, `[${name}]`, out);
     pipeWithPrefix(c.stderr, `[${name}]`, out);
     children.set(name, c);
+    // Detached: its pid is its process group, which the nats watchdog kills if we die and it lingers.
+    if (c.pid !== undefined) nats?.adopt(c.pid);
     // A node that dies is the coordinator's business (re-route, re-assign, wait for quorum), but say so.
     c.once('exit', (code, sig) => {
       if (name !== 'coordinator' && !stopping && (code !== 0 || sig))
