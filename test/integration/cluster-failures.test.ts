@@ -1,7 +1,6 @@
 // Failure basics of a cluster of real processes (issue 3, items 6 and 8): `kill -9` of a generator
 // during the run does not stop it and the record names the lost node; a policy replica that joins late
 // loads the current weights (and optimizer state) before it serves, and trains bit-identically.
-import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeFixture, type Fixture } from '../helpers/cluster-fixture.js';
@@ -14,7 +13,8 @@ import {
   type StepRow,
 } from '../helpers/cluster-run.js';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
-import { spawnTso, stopProcess } from '../helpers/tso-process.js';
+import { spawnLateJoiner, type LateJoiner } from '../helpers/late-joiner.js';
+import { stopProcess } from '../helpers/tso-process.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -45,8 +45,8 @@ interface PairRow {
   lineage?: { iteration?: number; chosen: { node?: string }; rejected: { node?: string } };
 }
 
-/** The coordinator's progress line for the start of mini-batch 1 (its initial evaluation). */
-const FIRST_MINIBATCH = /\[coordinator\] .*mini-batch 1\//;
+/** Mini-batch 1's pairs phase: its generation, where replicas are admitted, has passed. */
+const FIRST_PAIRS = /\[coordinator\] .*mini-batch 1\/\d+ pairs/;
 
 describe('cluster failures', () => {
   it('survives kill -9 of a generator mid-run and records the lost node', async () => {
@@ -92,15 +92,15 @@ describe('cluster failures', () => {
   }, 150_000);
 
   it('admits a policy replica that joins late with the current weights', async () => {
-    // Many short mini-batches: the joiner (a new process) needs a few seconds before it registers, and
-    // is admitted at the next mini-batch boundary after that.
+    // The joiner is spawned in mini-batch 1 with the coordinator paused until it has registered
+    // (spawnLateJoiner), so it is admitted at the start of mini-batch 2 however loaded the machine is.
     const MB = 6;
     const fx = await setup('late', { minibatches: MB, prompts: 6, extraPolicies: 1 });
-    let joiner: { child: ChildProcess; output: () => string } | undefined;
+    let joiner: LateJoiner | undefined;
     cleanups.push(() => stopProcess(joiner?.child));
-    const run = await runClusterLogged(fx.clusterConfig, (line, _children, natsUrl) => {
-      if (!joiner && FIRST_MINIBATCH.test(line))
-        joiner = spawnTso(['node', '--config', fx.nodeConfig('policy-2'), '--nats', natsUrl]);
+    const run = await runClusterLogged(fx.clusterConfig, (line, children, natsUrl) => {
+      if (!joiner && FIRST_PAIRS.test(line))
+        joiner = spawnLateJoiner(fx.nodeConfig('policy-2'), natsUrl, children.get('coordinator'));
     });
     const log = `${tail(run.lines)}\n--- policy-2 ---\n${joiner?.output() ?? '(not started)'}`;
     expect(joiner, log).toBeDefined();

@@ -2,7 +2,6 @@
 // optimizer state) and the run's fixed reference v0. Before, the coordinator only tracked the last
 // refreshed version, which with a fixed reference stays v0: the joiner started from v0 as its policy
 // and the replicas' weight checksums diverged at the first step after it joined.
-import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeFixture } from '../helpers/cluster-fixture.js';
@@ -15,14 +14,16 @@ import {
   type StepRow,
 } from '../helpers/cluster-run.js';
 import { startNatsServer } from '../helpers/nats-server.js';
-import { spawnTso, stopProcess } from '../helpers/tso-process.js';
+import { spawnLateJoiner, type LateJoiner } from '../helpers/late-joiner.js';
+import { stopProcess } from '../helpers/tso-process.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-const FIRST_MINIBATCH = /\[coordinator\] .*mini-batch 1\//;
+/** Mini-batch 1's pairs phase: its generation, where replicas are admitted, has passed. */
+const FIRST_PAIRS = /\[coordinator\] .*mini-batch 1\/\d+ pairs/;
 
 describe('fixed reference in the cluster', () => {
   it('admits a late replica with the current policy and the fixed reference; every step agrees', async () => {
@@ -44,11 +45,11 @@ describe('fixed reference in the cluster', () => {
       },
     });
     cleanups.push(() => rmSync(fx.root, { recursive: true, force: true }));
-    let joiner: { child: ChildProcess; output: () => string } | undefined;
+    let joiner: LateJoiner | undefined;
     cleanups.push(() => stopProcess(joiner?.child));
-    const run = await runClusterLogged(fx.clusterConfig, (line, _children, natsUrl) => {
-      if (!joiner && FIRST_MINIBATCH.test(line))
-        joiner = spawnTso(['node', '--config', fx.nodeConfig('policy-2'), '--nats', natsUrl]);
+    const run = await runClusterLogged(fx.clusterConfig, (line, children, natsUrl) => {
+      if (!joiner && FIRST_PAIRS.test(line))
+        joiner = spawnLateJoiner(fx.nodeConfig('policy-2'), natsUrl, children.get('coordinator'));
     });
     const log = `${tail(run.lines)}\n--- policy-2 ---\n${joiner?.output() ?? '(not started)'}`;
     expect(run.code, log).toBe(0);
