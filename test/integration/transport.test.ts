@@ -81,6 +81,34 @@ describe('KV membership', () => {
     watch.stop();
   });
 
+  it('list() returns every live key once, also while records expire and heartbeats land', async () => {
+    // kv.keys() (which list() used before) waits for a message with nothing pending: a record
+    // expiring mid-listing made it wait forever, and a heartbeat mid-listing listed a key twice.
+    const opts = { bucket: buckets.nodes('listrace'), ttlMs: 300, heartbeatMs: 20 };
+    const busy = await Membership.open(nc, opts);
+    await busy.register({ nodeId: 'busy', role: Role.GENERATOR });
+    const expiring = await Membership.open(nc, opts);
+    for (let round = 0; round < 15; round++) {
+      await expiring.register({ nodeId: `gone-${round}`, role: Role.JUDGE });
+      expiring.stopHeartbeats();
+      const lists = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          Promise.race([
+            busy.list(),
+            new Promise<never>((_, reject) => setTimeout(() => reject(new Error('list() hung')), 5000)),
+          ]),
+        ),
+      );
+      for (const l of lists) {
+        const ids = l.map((r) => r.nodeId);
+        expect(new Set(ids).size, ids.join(',')).toBe(ids.length);
+        expect(ids).toContain('busy');
+      }
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    await busy.deregister();
+  });
+
   it('skips malformed records in list()', async () => {
     const m = await Membership.open(nc, { bucket: buckets.nodes('badrec'), ttlMs: 5000 });
     await m.kv.put('junk', Uint8Array.from([0x0a, 0xff]));

@@ -4,7 +4,7 @@
 // (explicit deregistration from the KV watch; TTL expiry — which the KV watch does not report —
 // from a periodic sweep).
 import { hostname } from 'node:os';
-import type { KV, NatsConnection } from 'nats';
+import type { JetStreamManager, KV, NatsConnection } from 'nats';
 import { logger, type Logger } from '../../util/log.js';
 import { decode, encode } from '../proto/codec.js';
 import type { MemberRecord, MessageInput } from '../proto/types.js';
@@ -29,6 +29,7 @@ export class Membership {
 
   private constructor(
     readonly kv: KV,
+    private readonly jsm: JetStreamManager,
     readonly bucket: string,
     readonly ttlMs: number,
     readonly heartbeatMs: number,
@@ -49,7 +50,9 @@ export class Membership {
       kv = await open();
     }
     const log = opts.log ?? logger('membership', { bucket: opts.bucket });
-    return new Membership(kv, opts.bucket, ttlMs, opts.heartbeatMs ?? Math.max(100, ttlMs / 3), log);
+    // checkAPI false: a node's credential may use the bucket's stream API but not $JS.API.INFO.
+    const jsm = await nc.jetstreamManager({ checkAPI: false });
+    return new Membership(kv, jsm, opts.bucket, ttlMs, opts.heartbeatMs ?? Math.max(100, ttlMs / 3), log);
   }
 
   /** The record this process registered (undefined before register / after deregister). */
@@ -145,10 +148,18 @@ export class Membership {
     }
   }
 
-  /** Live members, sorted by node id. Malformed records are logged and skipped. */
+  /**
+   * Live members, sorted by node id. Malformed records are logged and skipped.
+   *
+   * The keys come from one stream-info request (the subjects holding a message), not from
+   * `kv.keys()`: that one runs a consumer until it sees a message with nothing pending, so a record
+   * expiring by TTL while it lists makes it wait forever (the membership sweep then never ran
+   * again), and a heartbeat landing while it lists returns that key twice.
+   */
   async list(): Promise<MemberRecord[]> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys()) keys.push(k);
+    const prefix = `$KV.${this.bucket}.`;
+    const si = await this.jsm.streams.info(`KV_${this.bucket}`, { subjects_filter: `${prefix}>` });
+    const keys = Object.keys(si.state.subjects ?? {}).map((s) => s.slice(prefix.length));
     const records = await Promise.all(keys.map((k) => this.get(k)));
     return records
       .filter((r): r is MemberRecord => r !== null)
