@@ -52,7 +52,7 @@ describe('tso ablate', () => {
   it('runs 2 variants × 2 seeds in parallel and prints one JSON object', async () => {
     const out = join(root, 'out');
     const args = ['ablate', '--config', config, '--only', 'full,no-scale', '--seeds', '2', '--jobs', '2'];
-    const r = await runTsoCommand([...args, '--json', '--out', out], 120_000);
+    const r = await runTsoCommand([...args, '--json', '--out', out], 400_000);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout) as { variants: VariantRow[]; seeds: number[]; initial: unknown };
     expect(json.seeds).toEqual([baseSeed, baseSeed + 1]);
@@ -79,7 +79,7 @@ describe('tso ablate', () => {
     const again = await runTsoCommand([...args, '--out', out], 60_000);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/already holds ablation results .*--overwrite/);
-  });
+  }, 500_000);
 
   it('refuses bad --seeds, --only and --jobs with clear errors', async () => {
     const bad = async (extra: string[]) => {
