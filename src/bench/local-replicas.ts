@@ -86,6 +86,17 @@ export class LocalReplicas {
     };
   }
 
+  /** Live tensors and wasm heap bytes of every replica thread. */
+  async memory(): Promise<{ numTensors: number; wasmHeapBytes: number | null }[]> {
+    const replies = await Promise.all(this.replicas.map((r) => r.call({ kind: 'memory' })));
+    return replies.map((r) =>
+      r.kind === 'memory'
+        ? { numTensors: r.numTensors, wasmHeapBytes: r.wasmHeapBytes }
+        : { numTensors: -1, wasmHeapBytes: null },
+    );
+  }
+
+  /** Terminates the threads: their wasm heaps go back to the system. */
   async stop(): Promise<void> {
     await Promise.all(this.replicas.map((r) => r.stop()));
   }

@@ -1,6 +1,8 @@
 // A policy replica in a worker thread: holds a policy, its reference copy and AdamW; computes the
 // gradient of its shard and applies averaged updates. Used by the local data-parallel step.
 import { parentPort } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { wasmHeapBytes } from '../backend/heap.js';
 import { initBackend, type BackendName } from '../backend/select-backend.js';
 import { AdamW, type AdamWOptions } from '../model/adamw.js';
 import { weightsChecksum } from '../model/checkpoint.js';
@@ -20,12 +22,14 @@ export type ReplicaRequest =
     }
   | { kind: 'grad'; seqs: EncodedBatch }
   | { kind: 'apply'; grad: Float32Array; checksum: boolean }
+  | { kind: 'memory' }
   | { kind: 'exit' };
 
 export type ReplicaReply =
   | { kind: 'ready'; backend: string }
   | { kind: 'grad'; grad: Float32Array; loss: number }
   | { kind: 'applied'; checksum?: string }
+  | { kind: 'memory'; numTensors: number; wasmHeapBytes: number | null }
   | { kind: 'error'; message: string };
 
 let policy: GPT | undefined;
@@ -54,6 +58,8 @@ async function handle(msg: ReplicaRequest): Promise<ReplicaReply | undefined> {
       opt.apply(msg.grad);
       return { kind: 'applied', checksum: msg.checksum ? weightsChecksum(policy) : undefined };
     }
+    case 'memory':
+      return { kind: 'memory', numTensors: tf.memory().numTensors, wasmHeapBytes: wasmHeapBytes() };
     case 'exit':
       process.exit(0);
   }

@@ -3,11 +3,12 @@
 import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, type BackendName } from '../backend/select-backend.js';
-import { AdamW, DEFAULT_ADAMW } from '../model/adamw.js';
+import { wasmHeapBytes } from '../backend/heap.js';
+import { DEFAULT_ADAMW } from '../model/adamw.js';
 import { type GPTConfig } from '../model/config.js';
 import { generate } from '../model/generate.js';
 import { GPT } from '../model/gpt.js';
-import { preferenceGradient, sequenceLogProbs, type LossConfig } from '../tso/dpo-step.js';
+import type { LossConfig } from '../tso/dpo-step.js';
 import { LocalReplicas } from './local-replicas.js';
 import { randomPairRows } from './workload.js';
 
@@ -50,38 +51,43 @@ const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 export async function runBench(o: BenchOptions) {
   const log = o.log ?? (() => {});
+  if (o.config.blockSize <= o.newTokens)
+    throw new Error(
+      `--ctx ${o.config.blockSize} leaves no room for a prompt before the ${o.newTokens} generated tokens: use --ctx > ${o.newTokens}`,
+    );
   const backend = await initBackend(o.backend);
   const c = o.config;
   const batch = randomPairRows({ pairs: o.pairs, seqLen: c.blockSize, vocab: c.vocabSize }, o.seed);
   const tokensPerStep = batch.rows * (batch.seqLen - 1);
 
-  log(`bench: single-process DPO step (${o.pairs} pairs x ${c.blockSize} tokens) on ${backend.name}`);
-  const policy = GPT.create(c, o.seed);
-  const reference = GPT.create(c, o.seed, false);
-  const opt = new AdamW(policy.vars, policy.specs, BENCH_ADAMW);
-  const tensorsBefore = tf.memory().numTensors;
-  const singleMs = await timeIt(o.iters, o.warmup, () => {
-    const ref = sequenceLogProbs(reference, batch);
-    opt.apply(preferenceGradient(policy, { seqs: batch }, ref, BENCH_LOSS).grad);
-  });
-  const leaked = tf.memory().numTensors - tensorsBefore;
-
-  let parallelMs = singleMs;
-  if (o.threads > 1) {
-    log(`bench: data-parallel DPO step across ${o.threads} replica threads`);
-    const pool = await LocalReplicas.start(o.threads, {
-      config: c,
-      seed: o.seed,
-      backend: o.backend,
-      adamw: BENCH_ADAMW,
-      loss: BENCH_LOSS,
-    });
+  // Each step phase runs in worker threads that are terminated before the next phase: a wasm heap
+  // only grows, so measuring in the main thread (as before) kept a third full-size heap alive.
+  const init = { config: c, seed: o.seed, backend: o.backend, adamw: BENCH_ADAMW, loss: BENCH_LOSS };
+  const measure = async (threads: number) => {
+    const pool = await LocalReplicas.start(threads, init);
     try {
-      parallelMs = await timeIt(o.iters, o.warmup, () => pool.step(batch));
+      const before = await pool.memory();
+      const ms = await timeIt(o.iters, o.warmup, () => pool.step(batch));
+      const after = await pool.memory();
+      return {
+        ms,
+        leaked: Math.max(...after.map((m, i) => m.numTensors - before[i].numTensors)),
+        heapMb: after.map((m) => (m.wasmHeapBytes === null ? null : round(m.wasmHeapBytes / 2 ** 20))),
+      };
     } finally {
       await pool.stop();
     }
+  };
+  log(`bench: DPO step (${o.pairs} pairs x ${c.blockSize} tokens) in one replica thread on ${backend.name}`);
+  const single = await measure(1);
+  let parallel = single;
+  if (o.threads > 1) {
+    log(`bench: data-parallel DPO step across ${o.threads} replica threads`);
+    parallel = await measure(o.threads);
   }
+  const singleMs = single.ms;
+  const parallelMs = parallel.ms;
+  const policy = GPT.create(c, o.seed);
 
   log(`bench: KV-cached greedy generation, batch ${o.genBatch}, ${o.newTokens} new tokens`);
   const promptLen = c.blockSize - o.newTokens;
@@ -97,12 +103,13 @@ export async function runBench(o: BenchOptions) {
     eosId: -1,
     padId: 258,
   };
+  const tensorsBefore = tf.memory().numTensors;
   const genMs = await timeIt(Math.max(1, Math.round(o.iters / 2)), 1, () =>
     generate(policy, prompts, genOpts),
   );
+  const leaked = Math.max(single.leaked, parallel.leaked, tf.memory().numTensors - tensorsBefore);
   policy.dispose();
-  reference.dispose();
-  opt.dispose();
+  const mainHeap = wasmHeapBytes();
 
   return {
     impl: 'tso-tfjs-4.22.0',
@@ -120,6 +127,12 @@ export async function runBench(o: BenchOptions) {
     generate_ms: round(genMs),
     generate_tokens_per_s: round(((o.genBatch * o.newTokens) / genMs) * 1000),
     peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
+    // A wasm heap never shrinks: each figure is that thread's peak. Threads of one phase live together.
+    wasm_heap_mb: {
+      main: mainHeap === null ? null : round(mainHeap / 2 ** 20),
+      single_thread_step: single.heapMb,
+      parallel_step: parallel.heapMb,
+    },
     tensors_leaked_per_run: leaked,
   };
 }

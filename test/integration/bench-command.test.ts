@@ -1,0 +1,61 @@
+// `tso bench` through the real CLI on a tiny shape: one JSON object with per-thread heap figures and
+// no leaked tensors; `--compare` alternates with the PyTorch yardstick when Debian's torch is there.
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { runTsoCommand } from '../helpers/tso-process.js';
+
+// A 1-layer, 32-wide model: the whole bench takes seconds. Context 64 leaves room for 48 new tokens.
+const TINY = '--iters 1 --layers 1 --d-model 32 --heads 2 --ctx 64 --pairs 4'.split(' ');
+const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+
+describe('tso bench', () => {
+  it('prints one JSON object: step, generation, peak RSS, wasm heap per thread, no leaks', async () => {
+    const r = await runTsoCommand(['bench', '--json', '--threads', '2', ...TINY], 240_000);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const j = JSON.parse(lines[0]) as Record<string, unknown> & {
+      wasm_heap_mb: { main: number | null; single_thread_step: number[]; parallel_step: number[] };
+    };
+    expect(j.backend).toBe('wasm');
+    for (const k of ['dpo_step_ms', 'dpo_step_ms_single_thread', 'generate_tokens_per_s', 'peak_rss_mb'])
+      expect(j[k] as number, k).toBeGreaterThan(0);
+    expect(j.tensors_leaked_per_run).toBe(0);
+    expect(j.wasm_heap_mb.single_thread_step).toHaveLength(1);
+    expect(j.wasm_heap_mb.parallel_step).toHaveLength(2);
+    for (const mb of [...j.wasm_heap_mb.single_thread_step, ...j.wasm_heap_mb.parallel_step])
+      expect(mb).toBeGreaterThan(0);
+    expect(r.stderr).toMatch(/data-parallel DPO step across 2 replica threads/);
+  }, 300_000);
+
+  it.skipIf(!hasTorch)(
+    '--compare alternates with PyTorch and reports median ratios with their range',
+    async () => {
+      const r = await runTsoCommand(
+        ['bench', '--compare', '--rounds', '2', '--threads', '1', ...TINY],
+        400_000,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const j = JSON.parse(r.stdout) as {
+        rounds: number;
+        ratios: Record<string, { median: number; min: number; max: number; per_round: number[] }>;
+        per_round: unknown[];
+        torch: { dpo_step_ms: number };
+      };
+      expect(j.rounds).toBe(2);
+      expect(j.per_round).toHaveLength(2);
+      expect(j.torch.dpo_step_ms).toBeGreaterThan(0);
+      for (const k of ['dpo_step_vs_torch', 'generate_tokens_per_s_vs_torch']) {
+        const s = j.ratios[k];
+        expect(s.per_round).toHaveLength(2);
+        expect(s.min).toBeLessThanOrEqual(s.median);
+        expect(s.median).toBeLessThanOrEqual(s.max);
+      }
+      // Round 1 runs tso first, round 2 PyTorch first.
+      expect(r.stderr.indexOf('round 1/2: tso')).toBeLessThan(r.stderr.indexOf('round 1/2: PyTorch'));
+      expect(r.stderr.indexOf('round 2/2: PyTorch')).toBeLessThan(r.stderr.indexOf('round 2/2: tso'));
+      expect(r.stderr).toMatch(/dpo_step_ms tso\/torch: median \S+ \(min \S+, max \S+; target <= 1\)/);
+    },
+    450_000,
+  );
+});
