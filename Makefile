@@ -4,7 +4,7 @@ NODE_MODULES_STAMP := node_modules/.package-lock.json
 TSO := node bin/tso.js
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 
-.PHONY: all deps system-deps torch-deps test unit lint typecheck demo bench bench-compare pretrain clean
+.PHONY: all deps system-deps torch-deps test unit lint typecheck demo bench bench-compare bench-transport pretrain clean
 
 all: test
 
@@ -50,6 +50,10 @@ bench: deps
 # tso bench and the PyTorch reference side by side, same shape, same thread count; prints the ratios.
 bench-compare: deps torch-deps
 	$(TSO) bench --compare
+
+# What moving a model's bytes costs: gradient exchange and reference refresh against raw NATS / loopback.
+bench-transport: deps system-deps
+	$(TSO) bench --transport
 
 # Re-trains the shipped model matrix and initial policy (seeded; the results are committed in models/).
 pretrain: deps

@@ -1,8 +1,9 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { interleave, median, type Comparison } from '../bench/compare.js';
 import { DEFAULT_BENCH, runBench, type BenchOptions, type BenchReport } from '../bench/run-bench.js';
 import { runTorchReference, type TorchResult } from '../bench/torch-reference.js';
+import { runTransportBench } from '../bench/transport-bench.js';
 import { DEFAULT_GPT_CONFIG } from '../model/config.js';
 import { backendOption, intArg } from './options.js';
 
@@ -41,6 +42,14 @@ function comparisonReport(c: Comparison<BenchReport, TorchResult>): Record<strin
   };
 }
 
+/** "1,2,4" → [1, 2, 4]: positive integers only. */
+function intList(v: string): number[] {
+  const xs = v.split(',').map((x) => Number(x.trim()));
+  if (xs.length === 0 || xs.some((x) => !Number.isInteger(x) || x < 1))
+    throw new InvalidArgumentError(`expected a comma list of integers >= 1, got "${v}"`);
+  return xs;
+}
+
 export function benchCommand(): Command {
   return new Command('bench')
     .description('measure one DPO step and KV-cached generation; prints one JSON object')
@@ -50,6 +59,17 @@ export function benchCommand(): Command {
       'also run the PyTorch reference (scripts/torch_reference.py), alternating with tso, and report median ratios',
     )
     .option('--rounds <n>', 'with --compare: alternating tso/PyTorch rounds', intArg, 5)
+    .option(
+      '--transport',
+      'measure gradient exchange and reference refresh over NATS against raw NATS and raw loopback TCP',
+    )
+    .option(
+      '--params <list>',
+      'with --transport: model sizes in parameters',
+      intList,
+      [100_000, 867_840, 5_000_000, 20_000_000],
+    )
+    .option('--readers <list>', 'with --transport: reference refresh reader counts', intList, [1, 2, 4, 8])
     .addOption(backendOption())
     .option('--threads <n>', 'data-parallel replica threads for the step', intArg, DEFAULT_BENCH.threads)
     .option('--iters <n>', 'timed iterations', intArg, DEFAULT_BENCH.iters)
@@ -78,7 +98,9 @@ export function benchCommand(): Command {
         log,
       };
       let report: Record<string, unknown>;
-      if (!o.compare) report = await runBench(opts);
+      if (o.transport)
+        report = await runTransportBench({ params: o.params, subscribers: o.readers, reps: o.iters, log });
+      else if (!o.compare) report = await runBench(opts);
       else {
         const torchOpts = {
           pairs: o.pairs,

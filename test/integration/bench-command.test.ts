@@ -58,4 +58,41 @@ describe('tso bench', () => {
     },
     450_000,
   );
+
+  it('--transport: gradient exchange and reference refresh against raw NATS and raw loopback', async () => {
+    const args = [
+      'bench',
+      '--transport',
+      '--json',
+      '--params',
+      '1000,200000',
+      '--readers',
+      '1,3',
+      '--iters',
+      '1',
+    ];
+    const r = await runTsoCommand(args, 240_000);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as {
+      sizes: {
+        params: number;
+        bytes: number;
+        gradient_chunked_ms: number;
+        gradient_raw_nats_ms: number;
+        refresh: { readers: number; object_store_ms: number; raw_loopback_ms: number }[];
+      }[];
+    };
+    expect(j.sizes.map((s) => [s.params, s.bytes])).toEqual([
+      [1000, 4000],
+      [200000, 800000],
+    ]);
+    for (const s of j.sizes) {
+      expect(s.gradient_chunked_ms).toBeGreaterThan(0);
+      expect(s.gradient_raw_nats_ms).toBeGreaterThan(0);
+      expect(s.refresh.map((x) => x.readers)).toEqual([1, 3]);
+      for (const x of s.refresh) expect(Math.min(x.object_store_ms, x.raw_loopback_ms)).toBeGreaterThan(0);
+    }
+    // It starts its own (password-protected) nats-server and says where.
+    expect(r.stderr).toMatch(/started nats-server at nats:\/\/127\.0\.0\.1:\d+/);
+  }, 300_000);
 });
