@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { endpointVersion } from '../../src/cluster/node/endpoint-config.js';
 import { readChoices, requestFor } from '../../src/cluster/node/endpoint-request.js';
 import { checkNodeConfig, NodeConfigSchema } from '../../src/cluster/node/node-config.js';
-import { parseConfig } from '../../src/config/load-config.js';
+import { loadConfigFile, parseConfig } from '../../src/config/load-config.js';
 
 const base = { id: 'gen-x', role: 'generator', tier: 2, backend: 'openai' };
 const endpoint = { base_url: 'http://127.0.0.1:8000/v1', model: 'qwen' };
@@ -27,6 +27,12 @@ describe('endpoint generator config', () => {
       logprobs: false,
     });
     expect(endpointVersion(c.endpoint!)).toBe('openai:qwen@http://127.0.0.1:8000/v1');
+  });
+
+  it('accepts the shipped example', async () => {
+    const c = await loadConfigFile('examples/gen-endpoint.yaml', NodeConfigSchema);
+    expect(() => checkNodeConfig(c, 'examples/gen-endpoint.yaml')).not.toThrow();
+    expect(c.endpoint).toMatchObject({ model: 'medium', api: 'completions', max_concurrency: 4 });
   });
 
   it('refuses mistakes naming the key', () => {
