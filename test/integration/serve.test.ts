@@ -199,6 +199,25 @@ describe('tso serve over plain HTTP', () => {
       expect(a.body.error?.param ?? null).toBe(param);
       expect(a.body.error?.type).toBe('invalid_request_error');
     }
+    // 3 MB sent chunked, with no Content-Length: refused once past the cap, answered before the end
+    const chunk = new TextEncoder().encode(' '.repeat(64 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent++ < 48) c.enqueue(chunk);
+        else c.close();
+      },
+    });
+    const big = await fetch(`${serve.url}/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as Answer['body']).error?.message).toMatch(
+      /exceeds this server's limit of 1048576/,
+    );
     expect((await call('/completions')).status).toBe(405);
     const noKey = await call('/models', undefined, { authorization: 'Bearer wrong' });
     expect(noKey.status).toBe(401);
