@@ -9,10 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { deriveSeed } from '../../src/model/seeded-normal.js';
 import {
+  connectNats,
   createClient,
   ResponseSource,
   RpcError,
   status,
+  subjects,
+  subscribeMessages,
   type GenerateResponse,
   type TypedClient,
 } from '../../src/transport/index.js';
@@ -125,6 +128,26 @@ describe('endpoint generator node', () => {
       });
     }
     expect(p0[0].lineage?.seed).toBe(deriveSeed(9, 0));
+  });
+
+  it('publishes its responses on NATS like any generator (the data plane copy matches the answer)', async () => {
+    const nc = await connectNats(nats.url, 'itest-endpoint');
+    try {
+      const subject = subjects.responses('byo', 1, 'gen-endpoint');
+      const sub = await subscribeMessages(nc, subject, 'tso.v1.ResponseBatch');
+      const sampling = { temperature: 0.8, topK: 0, topP: 1, maxNewTokens: 6, seed: 4 };
+      const got = await collect(
+        client.generate({ runId: 'byo', iteration: 1, prompts, n: 1, sampling, publishSubject: subject }),
+      );
+      const batches = await sub.collect({ count: 1, timeoutMs: 10_000 });
+      sub.stop();
+      expect(batches.timedOut).toBe(false);
+      const copy = batches.items[0].message;
+      expect(copy).toMatchObject({ runId: 'byo', iteration: 1, nodeId: 'gen-endpoint' });
+      expect(copy.responses.map((r) => [r.promptId, r.text])).toEqual(got.map((r) => [r.promptId, r.text]));
+    } finally {
+      await nc.drain().catch(() => {});
+    }
   });
 
   it('passes n, temperature, top_p, max_tokens and the derived seed: same samples as asking tso serve', async () => {
