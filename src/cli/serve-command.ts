@@ -33,8 +33,13 @@ export function serveCommand(): Command {
     .addOption(backendOption())
     .action(async (o) => {
       const log = logger('serve');
+      const apiKey = apiKeyFromEnv(
+        o.apiKeyEnv as string | undefined,
+        'tso serve',
+        process.env,
+        '--api-key-env',
+      );
       await initBackend(o.backend);
-      const apiKey = apiKeyFromEnv(o.apiKeyEnv as string | undefined, 'tso serve');
       const { model, manifest } = await loadModel(o.model as string, false);
       const modelName = (o.modelName as string | undefined) ?? basename(o.model as string);
       const listen = o.listen as { host: string; port: number };

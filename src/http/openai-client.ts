@@ -242,12 +242,13 @@ export function apiKeyFromEnv(
   envName: string | undefined,
   label: string,
   env: Record<string, string | undefined> = process.env,
+  setting = 'api_key_env',
 ): string | undefined {
   if (envName === undefined) return undefined;
   const key = env[envName];
   if (key === undefined || key.trim() === '')
     throw new Error(
-      `${label}: environment variable ${envName} (api_key_env) is not set or empty; export the API key there, or leave api_key_env out for an endpoint that needs no key`,
+      `${label}: environment variable ${envName} (${setting}) is not set or empty; export the API key there, or leave ${setting} out for an endpoint that needs no key`,
     );
   return key.trim();
 }
