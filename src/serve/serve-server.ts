@@ -148,8 +148,6 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
           ? e
           : new ApiError(500, `internal error: ${e instanceof Error ? e.message : String(e)}`);
       if (err.status >= 500) o.log.error({ err: e }, 'request failed');
-      // the rest of an oversized or unread body is not read: close the connection after the answer
-      if (!req.complete) res.setHeader('connection', 'close');
       sendError(res, err);
     });
   });
