@@ -25,6 +25,7 @@
 // verdict is found and confidence = p(verdict) / (p(A) + p(B) + p(TIE)) over its top_logprobs
 // (or exp(logprob) of the token when no alternatives are given). Otherwise a fixed confidence
 // (`defaultConfidence`, 0.8). Endpoints that reject the logprobs fields need `logprobs: false`.
+//
 // Failures: the HTTP side is the shared OpenAI client (src/http/openai-client.ts): network errors,
 // timeouts (`timeoutMs` per attempt), 408, 429 and 5xx are retried up to `maxRetries` times with
 // exponential backoff (backoffMs · 2^attempt, capped at maxBackoffMs); a Retry-After header (seconds
