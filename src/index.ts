@@ -52,3 +52,14 @@ export { DataError, ConfigError } from './data/errors.js';
 export type { Judge, Verdict } from './judges/types.js';
 export { HeuristicJudge } from './judges/heuristic-judge.js';
 export { makeJudge } from './judges/make-judge.js';
+
+// OpenAI-style HTTP: the shared client, and `tso serve`'s server.
+export { OpenAIClient, apiKeyFromEnv } from './http/openai-client.js';
+export type {
+  OpenAIClientOptions,
+  CallOptions as OpenAICallOptions,
+  JsonAnswer,
+} from './http/openai-client.js';
+export { OpenAIHttpError } from './http/openai-errors.js';
+export { startServe } from './serve/serve-server.js';
+export type { ServeOptions, ServeHandle } from './serve/serve-server.js';

@@ -7,6 +7,7 @@ import { benchCommand } from './bench-command.js';
 import { demoCommand } from './demo-command.js';
 import { evalCommand } from './eval-command.js';
 import { pretrainCommand } from './pretrain-command.js';
+import { serveCommand } from './serve-command.js';
 import { clusterCommand, resumeCommand } from './cluster-command.js';
 import { coordinatorCommand } from './coordinator-command.js';
 import { generateCommand } from './generate-command.js';
@@ -35,6 +36,7 @@ program.addCommand(ablateCommand());
 program.addCommand(ablateCellCommand(), { hidden: true }); // one cell of `tso ablate`, in its own process
 program.addCommand(pretrainCommand());
 program.addCommand(evalCommand());
+program.addCommand(serveCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -167,6 +167,10 @@ function formatOne(issue: Issue, base: readonly PropertyKey[], ctx: Ctx, out: Fo
       return push(`expected ${exp}, got ${describeValue(got, true)}`);
     }
     case 'invalid_format':
+      // A pattern's own message ("expected HOST:PORT") says more than "regex format"; zod's default
+      // message for a pattern starts with "Invalid".
+      if (issue.format === 'regex' && !issue.message.startsWith('Invalid'))
+        return push(`${issue.message}, got ${describeValue(got, ctx.opts.showValues)}`);
       return push(`expected ${issue.format} format, got ${describeValue(got, ctx.opts.showValues)}`);
     case 'not_multiple_of':
       return push(`expected a multiple of ${issue.divisor}, got ${describeValue(got, true)}`);

@@ -15,6 +15,17 @@ export interface GenerateOptions extends SamplingParams {
   banned?: number[];
   /** Index of the first row in the caller's whole request (seeds stay the same however it is batched). */
   rowOffset?: number;
+  /**
+   * Record each new token's log-prob and this many most likely alternatives (`steps`), e.g. for an
+   * OpenAI-style `logprobs` answer; undefined records nothing (the training path pays nothing).
+   */
+  topLogprobs?: number;
+}
+
+/** One generated token's log-prob (temperature 1) and the most likely alternatives at its position. */
+export interface TokenStep {
+  logprob: number;
+  top: { id: number; logprob: number }[];
 }
 
 export interface Generation {
@@ -23,6 +34,8 @@ export interface Generation {
   /** Σ log p(token) under the model at temperature 1 (the summed response log-prob). */
   logProb: number;
   finished: boolean;
+  /** Per new token, when `topLogprobs` was asked for. */
+  steps?: TokenStep[];
 }
 
 /**
@@ -68,7 +81,10 @@ export function generate(model: GPT, prompts: number[][], opts: GenerateOptions)
         }
         const tok = sampleToken(row, opts, rngs[b], banned);
         out[b].tokens.push(tok);
-        out[b].logProb += logSoftmax(row)[tok];
+        const lp = logSoftmax(row);
+        out[b].logProb += lp[tok];
+        if (opts.topLogprobs !== undefined)
+          (out[b].steps ??= []).push({ logprob: lp[tok], top: topTokens(lp, opts.topLogprobs, banned) });
         if (tok === opts.eosId) out[b].finished = true;
         next[b] = tok;
       }
@@ -82,7 +98,14 @@ export function generate(model: GPT, prompts: number[][], opts: GenerateOptions)
   return out;
 }
 
-/** Options for answering prompts in tso's sequence layout: stop at EOS, never emit BOS or PAD. */
+/** The k most likely tokens of one log-softmax row (ties by id), never a banned one. */
+function topTokens(lp: Float64Array, k: number, banned: readonly number[]): TokenStep['top'] {
+  if (k <= 0) return [];
+  const ids = Array.from(lp.keys()).filter((i) => !banned.includes(i));
+  ids.sort((a, b) => lp[b] - lp[a] || a - b);
+  return ids.slice(0, k).map((id) => ({ id, logprob: lp[id] }));
+}
+
 /** A generator node's own sampling settings; each absent field keeps the run's value. */
 export interface SamplingOverride {
   temperature?: number;
@@ -104,6 +127,7 @@ export function effectiveSampling<T extends SamplingParams>(s: T, o?: SamplingOv
   };
 }
 
+/** Options for answering prompts in tso's sequence layout: stop at EOS, never emit BOS or PAD. */
 export function answerOptions(
   s: SamplingParams & { maxNewTokens: number },
   seed: number,

@@ -5,6 +5,7 @@ import { JudgeConfigSchema } from '../../judges/make-judge.js';
 import type { SamplingOverride } from '../../model/generate.js';
 import { GrpcTlsSchema } from '../grpc-tls.js';
 import { NatsSettingSchema } from '../nats-setting.js';
+import { EndpointConfigSchema } from './endpoint-config.js';
 
 const Token = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'use 1-128 of [A-Za-z0-9_-]');
 const HostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected HOST:PORT');
@@ -20,7 +21,10 @@ export const NodeConfigSchema = z.strictObject({
   tier: z.number().int().min(1).optional(),
   /** Replica index of a policy node. */
   replica: z.number().int().min(0).default(0),
-  backend: z.enum(BACKEND_NAMES as unknown as [string, ...string[]]).default('auto'),
+  /** A tfjs backend for a local model, or `openai`: a generator whose model is behind `endpoint`. */
+  backend: z.enum(['openai', ...BACKEND_NAMES] as [string, ...string[]]).default('auto'),
+  /** The OpenAI-compatible server of a `backend: openai` generator (endpoint-config.ts). */
+  endpoint: EndpointConfigSchema.optional(),
   /** Membership namespace: nodes and coordinator of one cluster share it. */
   cluster: Token.default('local'),
   /**
@@ -61,7 +65,31 @@ export function checkNodeConfig(c: NodeConfig, source: string): void {
   const need = (cond: boolean, key: string, why: string) => {
     if (!cond) throw new Error(`${source}: ${key}: ${why}`);
   };
-  if (c.role !== 'judge') need(c.model !== undefined, 'model', `required for role ${c.role}`);
+  const remote = c.backend === 'openai';
+  if (remote) {
+    need(
+      c.role === 'generator',
+      'backend',
+      `openai is for generator nodes only (this node's role is ${c.role})`,
+    );
+    need(
+      c.endpoint !== undefined,
+      'endpoint',
+      'required with backend: openai, e.g. endpoint: { base_url: http://127.0.0.1:8000/v1, model: NAME }',
+    );
+    need(
+      c.model === undefined,
+      'model',
+      'not used with backend: openai (the endpoint serves the model); remove it',
+    );
+  } else {
+    need(
+      c.endpoint === undefined,
+      'endpoint',
+      'only used with backend: openai; set backend: openai or remove endpoint',
+    );
+  }
+  if (c.role !== 'judge' && !remote) need(c.model !== undefined, 'model', `required for role ${c.role}`);
   if (c.role === 'generator') need(c.tier !== undefined, 'tier', 'required for role generator');
   if (c.role === 'judge') need(c.judge !== undefined, 'judge', 'required for role judge');
   if (c.sampling) need(c.role === 'generator', 'sampling', 'only a generator node can override sampling');

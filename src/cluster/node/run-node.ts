@@ -22,6 +22,8 @@ import { connectSetting, settingFromEnv, withUrl } from '../nats-setting.js';
 import { coordinatorOnly, serverTls, tlsFromEnv } from '../grpc-tls.js';
 import { judgeService } from './judge-service.js';
 import { modelNodeService } from './model-node-service.js';
+import { endpointNodeService } from './endpoint-node-service.js';
+import { endpointVersion } from './endpoint-config.js';
 import { checkNodeConfig, NodeConfigSchema, samplingOverrideOf, type NodeConfig } from './node-config.js';
 import { PolicyReplica } from './policy-replica.js';
 
@@ -62,13 +64,15 @@ export async function runNode(
   if (o.listen) cfg.listen = o.listen;
   if (o.advertise) cfg.advertise = o.advertise;
   const log = logger('node', { node: cfg.id, role: cfg.role });
-  const backend = await initBackend(cfg.backend as BackendName);
+  // An endpoint generator runs no model here: no tfjs backend to load.
+  const backend = cfg.endpoint ? { name: 'openai' } : await initBackend(cfg.backend as BackendName);
   const startedAtMs = Date.now();
   const nc = await connectSetting(nats, `tso-node-${cfg.id}`, { log });
 
   const services: ServiceRegistration[] = [];
   let weightVersion = 'initial';
-  let modelName = cfg.model_name ?? (cfg.model ? basename(cfg.model) : (cfg.judge?.type ?? 'judge'));
+  let modelName =
+    cfg.model_name ?? (cfg.model ? basename(cfg.model) : (cfg.endpoint?.model ?? cfg.judge?.type ?? 'judge'));
   let paramCount = 0;
   let replica: PolicyReplica | undefined;
   const info = (): MessageInput<'tso.v1.NodeInfo'> & { nodeId: string; modelName: string; tier: number } => ({
@@ -80,7 +84,7 @@ export async function runNode(
     paramCount,
     weightVersion: replica?.weightVersion ?? weightVersion,
     referenceVersion: replica?.referenceVersion ?? '',
-    tokenizer: TOKENIZER,
+    tokenizer: cfg.endpoint ? undefined : TOKENIZER, // an endpoint's tokenizer is its own
     address: advertised,
     replica: cfg.role === 'policy' ? cfg.replica : 0,
     startedAtMs,
@@ -88,6 +92,18 @@ export async function runNode(
   });
   if (cfg.role === 'judge') {
     services.push(judgeService(await makeJudge(cfg.judge!)));
+  } else if (cfg.endpoint) {
+    weightVersion = endpointVersion(cfg.endpoint);
+    services.push(
+      endpointNodeService({
+        info,
+        endpoint: cfg.endpoint,
+        nc,
+        generateBatch: cfg.generate_batch,
+        sampling: samplingOverrideOf(cfg),
+        log,
+      }),
+    );
   } else {
     const { model, manifest } = await loadModel(cfg.model!, cfg.role === 'policy');
     modelName = cfg.model_name ?? basename(cfg.model!);
