@@ -137,7 +137,10 @@ describe('a node refuses oversized requests and keeps serving', () => {
     const s = await refused(client.score({ pairs, includeReference: true }));
     expect(s.err.grpcCode).toBe(status.INVALID_ARGUMENT);
     expect(s.err.details).toMatch(/pairs: 100000 exceeds this node's limit/);
-    expect(s.ms).toBeLessThan(1000);
+    // Refused before any work: scoring 100k rows would take minutes. Encoding and decoding the 100k
+    // rows alone took ~0.4 s here and 2.1 s on a loaded machine, so the bound is loose on purpose.
+    console.log(`Score with 100k rows refused in ${s.ms} ms`);
+    expect(s.ms).toBeLessThan(10_000);
 
     const sampling = { temperature: 1, topP: 1, maxNewTokens: 4, seed: 1 };
     const gen = client.generate({ prompts: [{ id: 'a', text: 'sort: 2 1' }], n: 2 ** 31, sampling });
@@ -148,7 +151,8 @@ describe('a node refuses oversized requests and keeps serving', () => {
     );
     expect(g.err.grpcCode).toBe(status.INVALID_ARGUMENT);
     expect(g.err.details).toMatch(/n: 2147483648 exceeds/);
-    expect(g.ms).toBeLessThan(1000);
+    console.log(`Generate with n = 2^31 refused in ${g.ms} ms`);
+    expect(g.ms).toBeLessThan(10_000);
 
     // A weights stream announcing more than this model's size is refused at its first chunk.
     const w = client.loadWeights({ deadlineMs: 10_000 });
