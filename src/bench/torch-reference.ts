@@ -36,7 +36,7 @@ function run(args: string[]): Record<string, unknown> {
 
 export function runTorchReference(
   c: GPTConfig,
-  o: { pairs: number; genBatch: number; newTokens: number; threads: number },
+  o: { pairs: number; genBatch: number; newTokens: number; threads: number; iters: number },
 ): TorchResult {
   const shape = [
     '--vocab',
@@ -50,7 +50,8 @@ export function runTorchReference(
     '--ctx',
     c.blockSize,
   ].map(String);
-  const threads = ['--threads', String(o.threads)];
+  // The same number of timed iterations as tso's side.
+  const threads = ['--threads', String(o.threads), '--iters', String(o.iters)];
   const dpo = run(['--mode', 'dpo', ...shape, '--pairs', String(o.pairs), ...threads]);
   const gen = run([
     '--mode',

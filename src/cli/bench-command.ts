@@ -107,6 +107,7 @@ export function benchCommand(): Command {
           genBatch: DEFAULT_BENCH.genBatch,
           newTokens: DEFAULT_BENCH.newTokens,
           threads: o.threads,
+          iters: o.iters,
         };
         const cmp = await interleave(
           o.rounds,
