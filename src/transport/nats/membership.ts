@@ -161,9 +161,11 @@ export class Membership {
 
   /** Live members, sorted by node id. Malformed records are logged and skipped. */
   async list(): Promise<MemberRecord[]> {
-    const keys: string[] = [];
-    for await (const k of await this.kv.keys()) keys.push(k);
-    const records = await Promise.all(keys.map((k) => this.get(k)));
+    // A key can be listed twice when its record is re-put while the listing runs (a heartbeat):
+    // each member once.
+    const keys = new Set<string>();
+    for await (const k of await this.kv.keys()) keys.add(k);
+    const records = await Promise.all([...keys].map((k) => this.get(k)));
     return records
       .filter((r): r is MemberRecord => r !== null)
       .sort((a, b) => a.nodeId.localeCompare(b.nodeId));
