@@ -233,7 +233,12 @@ export class ClusterTrainer {
       for (const m of live) {
         const a = got.items.find((x) => x.message.nodeId === m.nodeId)?.message;
         if (!a) this.t.dir.markLost(m.nodeId, `no acknowledgement of reference ${version}`);
-        else if (!a.ok) this.t.dir.markLost(m.nodeId, `could not load reference ${version}: ${a.error}`);
+        else if (!a.ok) {
+          // It answered: not lost, but its reference is not the run's, so it stops training until it
+          // Restores at the next mini-batch boundary (admitNewReplicas asks it again).
+          this.t.dir.event(m.nodeId, 'error', `could not load reference ${version}: ${a.error}`);
+          this.active = this.active.filter((x) => x.nodeId !== m.nodeId);
+        }
       }
       this.version = version;
       this.referenceVersion = version;
