@@ -32,6 +32,8 @@ export interface FixtureOptions {
   judge?: boolean;
   /** Judge node ids (default one, `judge`); with several, the cluster config lists them in judge_nodes. */
   judges?: string[];
+  /** The cluster config's deadline of every RPC and NATS collection (default 60 s). */
+  rpc_deadline_ms?: number;
   /** Extra keys of single node configs, by node id (e.g. heartbeat_ttl_ms). */
   nodeExtra?: Record<string, Record<string, unknown>>;
   run?: Record<string, unknown>;
@@ -128,7 +130,7 @@ export async function makeFixture(o: FixtureOptions = {}): Promise<Fixture> {
       run_dir: runDir,
       ...(judges.length > 1 ? { judge_nodes: judges } : {}),
       quorum: { policy: policies, generators: gens.length, judges: judges.length, timeout_s: 90 },
-      rpc_deadline_ms: 60000,
+      rpc_deadline_ms: o.rpc_deadline_ms ?? 60000,
       run: { ...SMALL_RUN, ...(o.run ?? {}) },
     }),
   );

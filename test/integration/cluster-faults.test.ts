@@ -21,6 +21,7 @@ import {
   type StepRow,
 } from '../helpers/cluster-run.js';
 import { startNatsServer } from '../helpers/nats-server.js';
+import { whenBusy } from '../helpers/proc-scan.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
@@ -50,15 +51,26 @@ describe('cluster faults change nothing', () => {
   it('kill -9 of a policy replica mid-training ends with the uninterrupted weights', async () => {
     const MB = 3;
     const { fx } = await setup('killrep', {
-      run: { run_id: 'killrep', minibatches: MB, minibatch_prompts: 8, epochs: 2, train_batch_pairs: 4 },
+      // A 20 s deadline bounds the wait for the checksum of a replica killed after its gradient.
+      rpc_deadline_ms: 20_000,
+      run: { run_id: 'killrep', minibatches: MB, minibatch_prompts: 8, epochs: 2, train_batch_pairs: 8 },
     });
     let killedAt = '';
-    // A replica spends most of a step in ComputeGradients, and the next step starts as soon as a
-    // progress line is printed: killing on it hits policy-1 while it computes its shard.
+    let busy = false;
+    // Mini-batch 2 is past its reference log-probs (scored on policy-0): policy-1 next burns CPU
+    // when it computes its gradient shard, and is killed then.
     const run = await runClusterLogged(fx.clusterConfig, (line, children) => {
-      if (!killedAt && /\[coordinator\] .*mini-batch 2\/\d+ train step/.test(line)) {
+      const c = children.get('policy-1');
+      if (!killedAt && c?.pid && /\[coordinator\] .*mini-batch 2\/\d+ reference/.test(line)) {
         killedAt = line;
-        children.get('policy-1')?.kill('SIGKILL');
+        whenBusy(
+          c.pid,
+          (b) => {
+            busy = b;
+            c.kill('SIGKILL');
+          },
+          { ticks: 1, pollMs: 20 },
+        );
       }
     });
     const log = tail(run.lines);
@@ -67,7 +79,7 @@ describe('cluster faults change nothing', () => {
     const report = readJson<ReportJson>(fx.runDir, 'report.json');
     const lost = report.nodes.find((n) => n.id === 'policy-1');
     expect(lost?.lost, JSON.stringify(report.nodes)).toBe(true);
-    console.log(`[cluster-faults] policy-1 lost: ${lost?.lost_reason ?? ''}`);
+    console.log(`[cluster-faults] policy-1 killed while busy: ${busy}; lost: ${lost?.lost_reason ?? ''}`);
     const steps = readJsonl<StepRow>(fx.runDir, 'steps.jsonl');
     // Both replicas trained until the kill, policy-0 alone (both shards) from then on.
     expect(steps.filter((s) => s.iteration === 0).every((s) => s.replicas === 2)).toBe(true);
@@ -81,6 +93,53 @@ describe('cluster faults change nothing', () => {
     console.log(`[cluster-faults] after kill -9: ${got}, uninterrupted: ${want}`);
     expect(got).toMatch(/^[0-9a-f]{64}$/);
     expect(got).toBe(want);
+  }, 300_000);
+
+  it('a replica that stops answering is lost, comes back when it heartbeats again, and changes no bit', async () => {
+    const MB = 6;
+    const { fx } = await setup('stopped', {
+      rpc_deadline_ms: 10_000,
+      run: { run_id: 'stopped', minibatches: MB, minibatch_prompts: 6, epochs: 1, train_batch_pairs: 4 },
+    });
+    let stopped = '';
+    let resumed = '';
+    // SIGSTOP while policy-1 computes its shard of mini-batch 2: it keeps its connections but answers
+    // nothing, heartbeats included, until SIGCONT, sent once the coordinator has given up on it
+    // (ComputeGradients DEADLINE_EXCEEDED, or no checksum when stopped while applying an update).
+    const run = await runClusterLogged(fx.clusterConfig, (line, children) => {
+      const c = children.get('policy-1');
+      if (!stopped && c?.pid && /\[coordinator\] .*mini-batch 2\/\d+ reference/.test(line)) {
+        stopped = line;
+        whenBusy(c.pid, () => c.kill('SIGSTOP'));
+      } else if (stopped && !resumed && /\[coordinator\] WARN .*"kind":"lost"/.test(line)) {
+        resumed = line;
+        c?.kill('SIGCONT');
+      }
+    });
+    const log = tail(run.lines);
+    expect(stopped, log).not.toBe('');
+    expect(resumed, log).not.toBe('');
+    expect(run.code, log).toBe(0);
+    const events = readJsonl<{ node: string; kind: string; detail: string }>(fx.runDir, 'events.jsonl');
+    const p1 = [
+      ...events.filter((e) => e.node === 'policy-1').map((e) => `${e.kind}: ${e.detail}`),
+      `--- log ---\n${log}`,
+    ];
+    expect(p1[0], p1.join('\n')).toMatch(/^lost: (ComputeGradients .*DEADLINE_EXCEEDED|no weight checksum)/);
+    expect(
+      p1.some((e) => /^joined: .*is back/.test(e)),
+      p1.join('\n'),
+    ).toBe(true);
+    expect(
+      p1.some((e) => /^joined: late replica policy-1 loaded/.test(e)),
+      p1.join('\n'),
+    ).toBe(true);
+    const steps = readJsonl<StepRow>(fx.runDir, 'steps.jsonl');
+    expect(steps.some((s) => s.replicas === 1)).toBe(true);
+    expect(steps.filter((s) => s.iteration === MB - 1).every((s) => s.replicas === 2)).toBe(true);
+    const want = await inProcessSha(fx.clusterConfig, join(fx.root, 'local-run'));
+    console.log(`[cluster-faults] stopped and back: ${policySha(fx.runDir)}, in-process: ${want}`);
+    expect(policySha(fx.runDir)).toBe(want);
   }, 300_000);
 
   it('a data error loses no node; lost judges fall back; a longer node TTL than the bucket is kept', async () => {
