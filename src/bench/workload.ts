@@ -40,9 +40,5 @@ export function shardPairs(b: EncodedBatch, from: number, to: number): EncodedBa
   return { ids, mask, rows, seqLen: L, truncated: 0 };
 }
 
-/** Splits n pairs into k nearly equal contiguous ranges. */
-export function shardRanges(n: number, k: number): [number, number][] {
-  const out: [number, number][] = [];
-  for (let i = 0; i < k; i++) out.push([Math.floor((i * n) / k), Math.floor(((i + 1) * n) / k)]);
-  return out.filter(([a, b]) => b > a);
-}
+// One split for the benchmark, the in-process port and the cluster (src/tso/grad-shards.ts).
+export { shardRanges } from '../tso/grad-shards.js';

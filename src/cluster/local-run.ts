@@ -47,7 +47,6 @@ export async function runLocal(cfg: ClusterConfig, o: LocalRunOptions): Promise<
   }
   const policyNode = nodes.find((n) => n.role === 'policy');
   if (!policyNode?.model) throw new Error('the cluster config lists no policy node with a model');
-  const replicas = Math.max(1, nodes.filter((n) => n.role === 'policy').length);
   const generators: LocalGenerator[] = [];
   const seenModels = new Set<string>();
   for (const n of nodes.filter((x) => x.role === 'generator')) {
@@ -70,7 +69,7 @@ export async function runLocal(cfg: ClusterConfig, o: LocalRunOptions): Promise<
     reference,
     generators,
     judge,
-    replicas,
+    gradShards: run.grad_shards,
     optimizer: optimizerOptionsOf(run),
     policyName: policyNode.model_name ?? policyNode.model.split('/').pop(),
     generateBatch: policyNode.generate_batch,

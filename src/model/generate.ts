@@ -145,3 +145,19 @@ export function answerOptions(
     banned: [BOS_ID, PAD_ID],
   };
 }
+
+/**
+ * The batches of a Generate request of `prompts` prompts, `n` samples each, `batch` rows at a time:
+ * sample by sample, prompts in order. `rowOffset` numbers the rows across the request, so row r's
+ * sampling stream is seeded by (seed, r) whatever the batch size. A node and the in-process port
+ * both walk this one layout, so they draw the same tokens.
+ */
+export function* generationBatches(
+  prompts: number,
+  n: number,
+  batch: number,
+): Generator<{ sample: number; from: number; to: number; rowOffset: number }> {
+  for (let sample = 0; sample < n; sample++)
+    for (let from = 0; from < prompts; from += batch)
+      yield { sample, from, to: Math.min(prompts, from + batch), rowOffset: sample * prompts + from };
+}

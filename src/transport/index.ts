@@ -36,7 +36,7 @@ export {
   type TypedClient,
 } from './grpc/client.js';
 export { HealthService } from './grpc/health.js';
-export { status, statusName, statusCodeOf, toGrpcError, toRpcError } from './grpc/status.js';
+export { isNodeFailure, status, statusName, statusCodeOf, toGrpcError, toRpcError } from './grpc/status.js';
 export { buildService, type MethodInfo } from './grpc/definition.js';
 export type { ClientTlsOptions, ServerTlsOptions } from './grpc/credentials.js';
 export {

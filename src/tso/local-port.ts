@@ -1,17 +1,23 @@
 // TrainingPort in one process: the same computations the cluster runs (same seeds, generation batches,
 // scoring chunks, shard split and fixed-order gradient averaging), without any transport. Used by
 // `tso ablate`, by tests, and as the single-process reference the cluster must match bit for bit.
-import { shardRanges } from '../bench/workload.js';
 import type { Judge } from '../judges/types.js';
 import { AdamW, type AdamWOptions } from '../model/adamw.js';
 import { decodeOptimizerState, encodeOptimizerState } from '../model/optimizer-codec.js';
-import { answerOptions, effectiveSampling, generate, type SamplingOverride } from '../model/generate.js';
-import { averageGradients } from '../model/gradients.js';
+import {
+  answerOptions,
+  effectiveSampling,
+  generate,
+  generationBatches,
+  type SamplingOverride,
+} from '../model/generate.js';
 import type { GPT } from '../model/gpt.js';
 import { encodePairsForScoring, promptIds, responseText } from '../model/prompt-format.js';
 import { deriveSeed } from '../model/seeded-normal.js';
 import { decodeWeights, encodeWeights } from '../model/weights-codec.js';
 import { preferenceGradient, sequenceLogProbs, shardBatch, type LossConfig } from './dpo-step.js';
+import { averageShardGradients, combineShards, shardRanges } from './grad-shards.js';
+import { modelSeed } from './loop/generate-step.js';
 import type {
   GenerateRequest,
   GenerateResult,
@@ -22,9 +28,7 @@ import type {
   TrainPair,
   TrainStepResult,
 } from './loop/port.js';
-import { combineShardMetrics } from './preference-metrics.js';
 import { policyTier } from './prior.js';
-import { hash53 } from './rng.js';
 
 export interface LocalGenerator {
   name: string;
@@ -39,8 +43,8 @@ export interface LocalPortOptions {
   reference: GPT;
   generators: LocalGenerator[];
   judge?: Judge;
-  /** Virtual replicas: the pairs of a step are split into this many shards, as the cluster would. */
-  replicas: number;
+  /** Gradient shards per step (run config `grad_shards`): the same split the cluster computes. */
+  gradShards: number;
   optimizer: AdamWOptions;
   generateBatch?: number;
   policyName?: string;
@@ -57,24 +61,20 @@ export function generateLikeNode(
   batch: number,
 ): { promptId: string; text: string; seed: number }[] {
   const out: { promptId: string; text: string; seed: number }[] = [];
-  const s = req.sampling;
-  for (let sample = 0; sample < n; sample++) {
-    for (let i = 0; i < req.prompts.length; i += batch) {
-      const chunk = req.prompts.slice(i, i + batch);
-      const rowOffset = sample * req.prompts.length + i;
-      const gens = generate(
-        model,
-        chunk.map((p) => promptIds(p.text)),
-        answerOptions(s, seed, rowOffset),
-      );
-      gens.forEach((g, j) =>
-        out.push({
-          promptId: chunk[j].id,
-          text: responseText(g.tokens),
-          seed: deriveSeed(seed, rowOffset + j),
-        }),
-      );
-    }
+  for (const { from, to, rowOffset } of generationBatches(req.prompts.length, n, batch)) {
+    const chunk = req.prompts.slice(from, to);
+    const gens = generate(
+      model,
+      chunk.map((p) => promptIds(p.text)),
+      answerOptions(req.sampling, seed, rowOffset),
+    );
+    gens.forEach((g, j) =>
+      out.push({
+        promptId: chunk[j].id,
+        text: responseText(g.tokens),
+        seed: deriveSeed(seed, rowOffset + j),
+      }),
+    );
   }
   return out;
 }
@@ -103,7 +103,6 @@ export class LocalPort implements TrainingPort {
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     const tiers = this.o.generators.map((g) => g.tier);
     const batch = this.o.generateBatch ?? 64;
-    const seedOf = (model: string) => hash53(model, req.sampling.seed) % 2 ** 31;
     const responses: GeneratedResponse[] = [];
     const add = (
       name: string,
@@ -115,7 +114,7 @@ export class LocalPort implements TrainingPort {
       override?: SamplingOverride,
     ) => {
       if (n === 0) return;
-      const seed = seedOf(name);
+      const seed = modelSeed(name, req.sampling.seed);
       const sampling = effectiveSampling({ ...req.sampling, seed }, override);
       for (const r of generateLikeNode(model, { ...req, sampling }, n, seed, batch)) {
         responses.push({ ...r, source, tier, node: name, model: name, weightVersion: version, sampling });
@@ -144,31 +143,20 @@ export class LocalPort implements TrainingPort {
   }
 
   async trainStep(_step: number, pairs: TrainPair[], loss: LossConfig): Promise<TrainStepResult> {
-    const ranges = shardRanges(pairs.length, this.o.replicas);
+    const ranges = shardRanges(pairs.length, this.o.gradShards);
     const block = this.o.policy.config.blockSize;
     const results = ranges.map(([a, b]) => {
       const { batch, ref } = shardBatch(pairs.slice(a, b), block);
       return preferenceGradient(this.o.policy, batch, ref, loss);
     });
-    const sizes = ranges.map(([a, b]) => b - a);
     this.opt.apply(
-      averageGradients(
+      averageShardGradients(
         results.map((r) => r.grad),
-        sizes,
+        ranges,
       ),
     );
     this.steps++;
-    const n = pairs.length;
-    const wmean = (f: (i: number) => number) => results.reduce((acc, _, i) => acc + f(i) * sizes[i], 0) / n;
-    return {
-      loss: wmean((i) => results[i].loss),
-      metrics: combineShardMetrics(
-        results.map((r) => r.metrics),
-        sizes,
-      ),
-      checksums: { local: '' },
-      reassigned: [],
-    };
+    return { ...combineShards(results, ranges), checksums: { local: '' }, reassigned: [] };
   }
 
   async refreshReference(version: string): Promise<{ version: string; sha256: string; acks: string[] }> {

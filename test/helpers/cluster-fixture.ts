@@ -18,10 +18,24 @@ export interface Fixture {
   runDir: string;
 }
 
+export interface FixtureGenerator {
+  id: string;
+  tier: number;
+  seed: number;
+  /** A context other than TINY's (a small one refuses the task's longer prompts). */
+  blockSize?: number;
+}
+
 export interface FixtureOptions {
   policies?: number;
-  generators?: { id: string; tier: number; seed: number }[];
+  generators?: FixtureGenerator[];
   judge?: boolean;
+  /** Judge node ids (default one, `judge`); with several, the cluster config lists them in judge_nodes. */
+  judges?: string[];
+  /** The cluster config's deadline of every RPC and NATS collection (default 60 s). */
+  rpc_deadline_ms?: number;
+  /** Extra keys of single node configs, by node id (e.g. heartbeat_ttl_ms). */
+  nodeExtra?: Record<string, Record<string, unknown>>;
   run?: Record<string, unknown>;
   cluster?: string;
   /** An explicitly open NATS URL; absent: `tso cluster` starts its own, with per-run credentials. */
@@ -30,7 +44,7 @@ export interface FixtureOptions {
   extraPolicies?: number;
 }
 
-export const DEFAULT_GENERATORS = [
+export const DEFAULT_GENERATORS: FixtureGenerator[] = [
   { id: 'gen-a', tier: 1, seed: 11 },
   { id: 'gen-b', tier: 2, seed: 12 },
   { id: 'gen-c', tier: 3, seed: 13 },
@@ -63,15 +77,15 @@ export async function makeFixture(o: FixtureOptions = {}): Promise<Fixture> {
   await initBackend('wasm');
   const root = mkdtempSync(join(tmpdir(), 'tso-cluster-'));
   const models: Record<string, string> = {};
-  const save = async (name: string, seed: number) => {
-    const m = GPT.create(TINY, seed);
+  const save = async (name: string, seed: number, blockSize = TINY.blockSize) => {
+    const m = GPT.create({ ...TINY, blockSize }, seed);
     models[name] = join(root, 'models', name);
     await saveModel(m, models[name]);
     m.dispose();
   };
   await save('policy', 1);
-  const gens = o.generators ?? DEFAULT_GENERATORS;
-  for (const g of gens) await save(g.id, g.seed);
+  const gens: FixtureGenerator[] = o.generators ?? DEFAULT_GENERATORS;
+  for (const g of gens) await save(g.id, g.seed, g.blockSize);
   mkdirSync(join(root, 'nodes'), { recursive: true });
   const cluster = o.cluster ?? 'itest';
   const nats = o.nats === undefined ? {} : { nats: o.nats };
@@ -79,7 +93,15 @@ export async function makeFixture(o: FixtureOptions = {}): Promise<Fixture> {
   const write = (id: string, cfg: Record<string, unknown>) =>
     writeFileSync(
       nodeFile(id),
-      stringify({ id, cluster, ...nats, backend: 'wasm', heartbeat_ttl_ms: 3000, ...cfg }),
+      stringify({
+        id,
+        cluster,
+        ...nats,
+        backend: 'wasm',
+        heartbeat_ttl_ms: 3000,
+        ...cfg,
+        ...(o.nodeExtra?.[id] ?? {}),
+      }),
     );
   const listed: string[] = [];
   const policies = o.policies ?? 2;
@@ -91,9 +113,10 @@ export async function makeFixture(o: FixtureOptions = {}): Promise<Fixture> {
     write(g.id, { role: 'generator', model: models[g.id], model_name: g.id, tier: g.tier });
     listed.push(nodeFile(g.id));
   }
-  if (o.judge !== false) {
-    write('judge', { role: 'judge', judge: { type: 'heuristic', seed: 5 } });
-    listed.push(nodeFile('judge'));
+  const judges = o.judge === false ? [] : (o.judges ?? ['judge']);
+  for (const j of judges) {
+    write(j, { role: 'judge', judge: { type: 'heuristic', seed: 5 } });
+    listed.push(nodeFile(j));
   }
   const runDir = join(root, 'run');
   const clusterConfig = join(root, 'cluster.yaml');
@@ -105,8 +128,9 @@ export async function makeFixture(o: FixtureOptions = {}): Promise<Fixture> {
       nodes: listed,
       policy_init: models.policy,
       run_dir: runDir,
-      quorum: { policy: policies, generators: gens.length, judges: o.judge === false ? 0 : 1, timeout_s: 90 },
-      rpc_deadline_ms: 60000,
+      ...(judges.length > 1 ? { judge_nodes: judges } : {}),
+      quorum: { policy: policies, generators: gens.length, judges: judges.length, timeout_s: 90 },
+      rpc_deadline_ms: o.rpc_deadline_ms ?? 60000,
       run: { ...SMALL_RUN, ...(o.run ?? {}) },
     }),
   );

@@ -43,3 +43,37 @@ export async function waitUntil(cond: () => boolean, timeoutMs: number): Promise
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** CPU time (user + system, in clock ticks) a process has used; undefined once it is gone. */
+export function cpuTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]); // fields 14 and 15 of proc(5): utime, stime
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Calls `fn` once the process burns CPU (at least `ticks` clock ticks within one poll), e.g.
+ * a policy replica computing its gradient shard, which an idle node (heartbeats only) never does; or
+ * after `timeoutMs` regardless. Says which of the two happened.
+ */
+export function whenBusy(
+  pid: number,
+  fn: (busy: boolean) => void,
+  o: { ticks?: number; timeoutMs?: number; pollMs?: number } = {},
+): void {
+  const t0 = Date.now();
+  let prev = cpuTicks(pid) ?? 0;
+  const timer = setInterval(() => {
+    const now = cpuTicks(pid) ?? prev;
+    const busy = now - prev >= (o.ticks ?? 2);
+    prev = now;
+    if (busy || Date.now() - t0 > (o.timeoutMs ?? 20_000)) {
+      clearInterval(timer);
+      fn(busy);
+    }
+  }, o.pollMs ?? 100);
+}

@@ -1,8 +1,13 @@
 // Failure basics of a cluster of real processes (issue 3, items 6 and 8): `kill -9` of a generator
 // during the run does not stop it and the record names the lost node; a policy replica that joins late
-// loads the current weights (and optimizer state) before it serves, and trains bit-identically.
+// loads the current weights (and optimizer state) before it serves, and trains bit-identically: the
+// run ends with the weights of the same config run in one process.
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ClusterConfigSchema } from '../../src/cluster/cluster-config.js';
+import { runLocal } from '../../src/cluster/local-run.js';
+import { loadConfigFile } from '../../src/config/load-config.js';
 import { makeFixture, type Fixture } from '../helpers/cluster-fixture.js';
 import {
   readJson,
@@ -22,7 +27,10 @@ afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
 
-async function setup(name: string, o: { minibatches: number; prompts: number; extraPolicies?: number }) {
+async function setup(
+  name: string,
+  o: { minibatches: number; prompts: number; extraPolicies?: number; gradShards?: number },
+) {
   const nats: NatsServerHandle = await startNatsServer();
   cleanups.push(() => nats.stop());
   const fx: Fixture = await makeFixture({
@@ -35,6 +43,7 @@ async function setup(name: string, o: { minibatches: number; prompts: number; ex
       minibatch_prompts: o.prompts,
       epochs: 1,
       train_batch_pairs: 6,
+      ...(o.gradShards ? { grad_shards: o.gradShards } : {}),
     },
   });
   cleanups.push(() => rmSync(fx.root, { recursive: true, force: true }));
@@ -91,11 +100,12 @@ describe('cluster failures', () => {
     for (const s of steps) expect(s.replicas, `step ${s.step}`).toBe(2);
   }, 150_000);
 
-  it('admits a policy replica that joins late with the current weights', async () => {
+  it('admits a policy replica that joins late with the current weights, and changes no bit', async () => {
     // The joiner is spawned in mini-batch 1 with the coordinator paused until it has registered
     // (spawnLateJoiner), so it is admitted at the start of mini-batch 2 however loaded the machine is.
+    // Three gradient shards: policy-0 computes two of them until policy-2 joins and takes one.
     const MB = 6;
-    const fx = await setup('late', { minibatches: MB, prompts: 6, extraPolicies: 1 });
+    const fx = await setup('late', { minibatches: MB, prompts: 6, extraPolicies: 1, gradShards: 3 });
     let joiner: LateJoiner | undefined;
     cleanups.push(() => stopProcess(joiner?.child));
     const run = await runClusterLogged(fx.clusterConfig, (line, children, natsUrl) => {
@@ -136,5 +146,13 @@ describe('cluster failures', () => {
       expect([...it.refresh_acks].sort(), `iteration ${it.iteration}`).toEqual(want);
     }
     for (const n of report.nodes) expect(n.lost, `${n.id}: ${n.lost_reason ?? ''}`).toBe(false);
-  }, 150_000);
+
+    // The same config in one process, where nobody joins: the same final weights, bit for bit.
+    const localDir = join(fx.root, 'local-run');
+    await runLocal(await loadConfigFile(fx.clusterConfig, ClusterConfigSchema), { runDir: localDir });
+    const sha = (dir: string) => readJson<{ sha256: string }>(join(dir, 'policy'), 'manifest.json').sha256;
+    console.log(`[cluster-failures] late join: ${sha(fx.runDir)}, in-process: ${sha(localDir)}`);
+    expect(sha(fx.runDir)).toMatch(/^[0-9a-f]{64}$/);
+    expect(sha(fx.runDir)).toBe(sha(localDir));
+  }, 240_000);
 });

@@ -49,7 +49,7 @@ async function makePort(cfg: RunConfig): Promise<{ port: LocalPort; dispose(): v
     reference,
     generators: gens,
     judge: await makeJudge({ type: 'heuristic', seed: 5 }),
-    replicas: 2,
+    gradShards: 2,
     optimizer: optimizerOptionsOf(cfg),
   });
   return {

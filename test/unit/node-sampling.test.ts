@@ -38,7 +38,7 @@ async function localTexts(model: GPT, override?: SamplingOverride) {
     policy,
     reference,
     generators: [{ name: 'gen', tier: 1, model, sampling: override }],
-    replicas: 1,
+    gradShards: 1,
     optimizer: DEFAULT_ADAMW,
   });
   try {

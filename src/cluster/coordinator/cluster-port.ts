@@ -10,7 +10,8 @@ import type {
   NodeEvent,
   TrainingPort,
 } from '../../tso/loop/port.js';
-import { hash53 } from '../../tso/rng.js';
+import { SCORE_CHUNK } from '../../tso/local-port.js';
+import { modelSeed } from '../../tso/loop/generate-step.js';
 import {
   Role,
   subjects,
@@ -37,6 +38,8 @@ export interface ClusterPortOptions {
   hasJudge: boolean;
   /** Judge node ids allowed to judge, preferred first (cluster config `judge_nodes`). */
   judgeNodes?: readonly string[];
+  /** Gradient shards per step (run config `grad_shards`). */
+  gradShards: number;
 }
 
 export class ClusterPort extends ClusterTrainer implements TrainingPort {
@@ -98,8 +101,6 @@ export class ClusterPort extends ClusterTrainer implements TrainingPort {
       string,
       { m: MemberRecord; items: GenerateResponse[]; source: 'generator' | 'policy'; tier: number }
     >();
-    // Each model gets its own seed stream, derived from the run's seed for this mini-batch.
-    const seedOf = (model: string) => hash53(model, req.sampling.seed) % 2 ** 31;
     const runOne = async (
       first: MemberRecord,
       pool: MemberRecord[],
@@ -112,10 +113,17 @@ export class ClusterPort extends ClusterTrainer implements TrainingPort {
         first,
         ...pool.filter((x) => x.nodeId !== first.nodeId && x.modelName === first.modelName),
       ];
+      let error = '';
       for (const m of candidates) {
         if (this.o.dir.isLost(m.nodeId)) continue;
         try {
-          const items = await this.generateOn(m, req, n, seedOf(m.modelName), iteration);
+          const items = await this.generateOn(
+            m,
+            req,
+            n,
+            modelSeed(m.modelName, req.sampling.seed),
+            iteration,
+          );
           streamed.set(m.nodeId, { m, items, source, tier });
           if (m !== first)
             this.o.dir.event(
@@ -125,14 +133,18 @@ export class ClusterPort extends ClusterTrainer implements TrainingPort {
             );
           return;
         } catch (e) {
-          this.o.dir.markLost(m.nodeId, `Generate failed: ${(e as Error).message}`);
+          // A refusal (e.g. a prompt longer than the model's context) is recorded; the node stays.
+          if (this.o.dir.callFailed(m.nodeId, `Generate (mini-batch ${iteration})`, e) === 'error')
+            error ||= (e as Error).message;
         }
       }
       missing.push({
         node: first.nodeId,
         model: first.modelName,
         prompts: req.prompts.length,
-        reason: 'node lost and no live node serves the same model',
+        reason: error
+          ? `refused by every node serving the model: ${error}`
+          : 'node lost and no live node serves the same model',
       });
     };
     try {
@@ -206,8 +218,8 @@ export class ClusterPort extends ClusterTrainer implements TrainingPort {
 
   async referenceLogProbs(rows: { prompt: string; response: string }[]): Promise<number[]> {
     const out: number[] = [];
-    for (let i = 0; i < rows.length; i += 256) {
-      const chunk = rows.slice(i, i + 256);
+    for (let i = 0; i < rows.length; i += SCORE_CHUNK) {
+      const chunk = rows.slice(i, i + SCORE_CHUNK);
       const res = await this.onAnyReplica('Score', (c) =>
         c.score({
           pairs: chunk.map((r, j) => ({ id: String(i + j), prompt: r.prompt, response: r.response })),

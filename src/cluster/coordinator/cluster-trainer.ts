@@ -26,6 +26,8 @@ export interface TrainerOptions {
   store: WeightStore;
   log: Logger;
   collectTimeoutMs: number;
+  /** Gradient shards per step (run config `grad_shards`). */
+  gradShards: number;
 }
 
 export class ClusterTrainer {
@@ -51,22 +53,34 @@ export class ClusterTrainer {
 
   constructor(private readonly t: TrainerOptions) {}
 
+  /**
+   * Replicas holding the run's weights. A lost one leaves for good: if it comes back (heartbeats
+   * again, or restarts) it is admitted like a late joiner, with a Restore first (admitNewReplicas).
+   */
   activeReplicas(): MemberRecord[] {
-    return this.active.filter((m) => !this.t.dir.isLost(m.nodeId));
+    this.active = this.active.filter((m) => !this.t.dir.isLost(m.nodeId));
+    return this.active;
   }
 
-  /** Calls `f` on the first active replica that answers; a failed replica is marked lost. */
+  /**
+   * Calls `f` on the first active replica that answers. A lost replica (unreachable, silent) is marked
+   * lost; one that answers an error is recorded and the next is asked; when every one fails, the last
+   * error is thrown.
+   */
   protected async onAnyReplica<T>(
     what: string,
     f: (c: TypedClient<'tso.v1.ModelNode'>) => Promise<T>,
   ): Promise<T> {
+    const refused = new Set<string>();
+    let last: unknown;
     for (;;) {
-      const m = this.activeReplicas()[0];
-      if (!m) throw new Error(`${what}: no live policy replica`);
+      const m = this.activeReplicas().find((x) => !refused.has(x.nodeId));
+      if (!m) throw last instanceof Error ? last : new Error(`${what}: no live policy replica`);
       try {
         return await f(this.t.dir.modelNode(m));
       } catch (e) {
-        this.t.dir.markLost(m.nodeId, `${what} failed: ${(e as Error).message}`);
+        last = e;
+        if (this.t.dir.callFailed(m.nodeId, what, e) === 'error') refused.add(m.nodeId);
       }
     }
   }
@@ -119,16 +133,19 @@ export class ClusterTrainer {
     referenceVersion: string,
   ): Promise<void> {
     const msg = this.restoreMessage(version, optimizerObject, referenceVersion);
+    const replicas = this.activeReplicas();
     const sums = await Promise.all(
-      this.activeReplicas().map(async (m) => {
+      replicas.map(async (m) => {
         try {
           return (await this.t.dir.modelNode(m).restore(msg, { deadlineMs: 120_000 })).checksum;
         } catch (e) {
-          this.t.dir.markLost(m.nodeId, `Restore failed: ${(e as Error).message}`);
+          this.t.dir.callFailed(m.nodeId, `Restore of ${version}`, e);
           return undefined;
         }
       }),
     );
+    // A replica that could not load the weights must not train (it holds other weights), lost or not.
+    this.active = replicas.filter((_, i) => sums[i] !== undefined);
     const ok = sums.filter((s): s is string => s !== undefined);
     if (ok.length === 0) throw new Error('no policy replica could load the weights');
     if (new Set(ok).size !== 1)
@@ -142,6 +159,7 @@ export class ClusterTrainer {
 
   /** At a mini-batch boundary: replicas that joined since load the current version and optimizer state. */
   protected async admitNewReplicas(): Promise<void> {
+    this.activeReplicas(); // drops the lost ones first: one that is back below must Restore
     await this.t.dir.refresh();
     const ids = new Set(this.activeReplicas().map((m) => m.nodeId));
     const fresh = this.t.dir.byRole(Role.POLICY).filter((m) => !ids.has(m.nodeId));
@@ -170,7 +188,8 @@ export class ClusterTrainer {
           `late replica ${m.nodeId} loaded ${this.stored.version} and joined training`,
         );
       } catch (e) {
-        this.t.dir.markLost(m.nodeId, `could not load ${this.stored.version}: ${(e as Error).message}`);
+        // Not admitted; asked again at the next mini-batch boundary unless it was lost.
+        this.t.dir.callFailed(m.nodeId, `Restore of ${this.stored.version} (joining)`, e);
       }
     }
   }
@@ -214,7 +233,12 @@ export class ClusterTrainer {
       for (const m of live) {
         const a = got.items.find((x) => x.message.nodeId === m.nodeId)?.message;
         if (!a) this.t.dir.markLost(m.nodeId, `no acknowledgement of reference ${version}`);
-        else if (!a.ok) this.t.dir.markLost(m.nodeId, `could not load reference ${version}: ${a.error}`);
+        else if (!a.ok) {
+          // It answered: not lost, but its reference is not the run's, so it stops training until it
+          // Restores at the next mini-batch boundary (admitNewReplicas asks it again).
+          this.t.dir.event(m.nodeId, 'error', `could not load reference ${version}: ${a.error}`);
+          this.active = this.active.filter((x) => x.nodeId !== m.nodeId);
+        }
       }
       this.version = version;
       this.referenceVersion = version;

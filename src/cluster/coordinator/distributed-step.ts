@@ -1,12 +1,17 @@
 // One data-parallel optimizer step across the policy replicas (see README "One training step across
 // replicas"): shards out over gRPC, gradient shards back over NATS, a fixed-order weighted average out
 // over NATS, and every replica's weight checksum compared.
-import { shardRanges } from '../../bench/workload.js';
-import { averageGradients } from '../../model/gradients.js';
 import { sha256Hex } from '../../model/weights-codec.js';
 import type { LossConfig } from '../../tso/dpo-step.js';
 import type { TrainPair, TrainStepResult } from '../../tso/loop/port.js';
-import { combineShardMetrics, metricsFromWire } from '../../tso/preference-metrics.js';
+import {
+  assignShards,
+  averageShardGradients,
+  combineShards,
+  shardRanges,
+  type ShardRange,
+} from '../../tso/grad-shards.js';
+import { metricsFromWire } from '../../tso/preference-metrics.js';
 import {
   publishMessage,
   subjects,
@@ -29,65 +34,88 @@ export interface StepContext {
   ackTimeoutMs: number;
   /** Weight version the update applies to (recorded in the Update). */
   version: string;
+  /** Gradient shards per step (run config `grad_shards`), whatever the number of live replicas. */
+  gradShards: number;
 }
 
-/** Computes every shard's gradient; a shard whose replica fails goes to the next live one. */
+/**
+ * Computes every shard's gradient on the live replicas: round-robin (grad-shards.ts), one call at a
+ * time per replica, so a replica with several shards gets a full deadline for each. A shard whose
+ * replica is lost, or answers an error, goes to another live replica in the next round; any replica
+ * gives the same bits. A shard every live replica refuses stops the step with their answers.
+ */
 async function computeShards(
   ctx: StepContext,
   replicas: MemberRecord[],
   step: number,
   pairs: TrainPair[],
   loss: LossConfig,
-  ranges: [number, number][],
+  ranges: ShardRange[],
   reassigned: string[],
 ): Promise<GradientSummary[]> {
   const lossMsg = lossToWire(loss);
-  return Promise.all(
-    ranges.map(async ([a, b], shard) => {
-      const req = {
-        runId: ctx.runId,
-        step,
-        replica: shard,
-        loss: lossMsg,
-        totalPairs: pairs.length,
-        pairs: pairs.slice(a, b).map((p, i) => pairToWire(p, String(a + i))),
-      };
-      const order = [replicas[shard], ...replicas.filter((_, i) => i !== shard)];
-      for (const m of order) {
-        if (ctx.dir.isLost(m.nodeId)) continue;
-        try {
-          const s = await ctx.dir.modelNode(m).computeGradients(req, { deadlineMs: ctx.collectTimeoutMs });
-          if (m !== replicas[shard]) reassigned.push(replicas[shard].nodeId);
-          return s;
-        } catch (e) {
-          ctx.dir.markLost(m.nodeId, `ComputeGradients (step ${step}) failed: ${(e as Error).message}`);
+  const request = (s: number) => ({
+    runId: ctx.runId,
+    step,
+    replica: s, // the shard index: it names the NATS subject the gradient goes to
+    loss: lossMsg,
+    totalPairs: pairs.length,
+    pairs: pairs.slice(ranges[s][0], ranges[s][1]).map((p, i) => pairToWire(p, String(ranges[s][0] + i))),
+  });
+  const out: (GradientSummary | undefined)[] = ranges.map(() => undefined);
+  const refusedBy = ranges.map(() => new Map<string, string>());
+  let pending = ranges.map((_, s) => s);
+  while (pending.length > 0) {
+    const live = replicas.filter((m) => !ctx.dir.isLost(m.nodeId));
+    const order = assignShards(pending.length, live.length);
+    const plan = new Map<MemberRecord, number[]>();
+    pending.forEach((s, i) => {
+      const m = [live[order[i]], ...live].find((x) => !refusedBy[s].has(x.nodeId));
+      if (!m)
+        throw new Error(
+          `step ${step}: every live replica refused shard ${s}: ${[...refusedBy[s].values()].join('; ')}`,
+        );
+      plan.set(m, [...(plan.get(m) ?? []), s]);
+    });
+    const failed: number[] = [];
+    await Promise.all(
+      [...plan].map(async ([m, shards]) => {
+        for (const s of shards) {
+          try {
+            if (ctx.dir.isLost(m.nodeId)) throw new Error(`${m.nodeId} was lost`);
+            out[s] = await ctx.dir.modelNode(m).computeGradients(request(s), {
+              deadlineMs: ctx.collectTimeoutMs,
+            });
+            continue;
+          } catch (e) {
+            if (!ctx.dir.isLost(m.nodeId)) {
+              const what = `ComputeGradients (step ${step}, shard ${s})`;
+              if (ctx.dir.callFailed(m.nodeId, what, e) === 'error')
+                refusedBy[s].set(m.nodeId, `${m.nodeId}: ${(e as Error).message}`);
+            }
+          }
+          if (!reassigned.includes(m.nodeId)) reassigned.push(m.nodeId);
+          failed.push(s);
         }
-      }
-      throw new Error(`step ${step}: no live replica could compute shard ${shard}`);
-    }),
-  );
+      }),
+    );
+    pending = failed.sort((a, b) => a - b);
+  }
+  return out as GradientSummary[];
 }
 
 /** The step's result from the shard summaries: pair-weighted means of loss and metrics. */
 function summarize(
   summaries: GradientSummary[],
-  ranges: [number, number][],
-  n: number,
+  ranges: ShardRange[],
   checksums: Record<string, string>,
   reassigned: string[],
 ): TrainStepResult {
-  const sizes = ranges.map(([a, b]) => b - a);
-  const wmean = (f: (s: GradientSummary) => number) =>
-    summaries.reduce((acc, s, i) => acc + f(s) * sizes[i], 0) / n;
-  return {
-    loss: wmean((s) => s.loss),
-    metrics: combineShardMetrics(
-      summaries.map((s, i) => metricsFromWire(s.metrics, sizes[i])),
-      sizes,
-    ),
-    checksums,
-    reassigned,
-  };
+  const shards = summaries.map((s, i) => ({
+    loss: s.loss,
+    metrics: metricsFromWire(s.metrics, ranges[i][1] - ranges[i][0]),
+  }));
+  return { ...combineShards(shards, ranges), checksums, reassigned };
 }
 
 export async function distributedStep(
@@ -108,7 +136,7 @@ export async function distributedStep(
     maxBytes: SMALL_MESSAGE_BYTES,
   });
   try {
-    const ranges = shardRanges(pairs.length, replicas.length);
+    const ranges = shardRanges(pairs.length, ctx.gradShards);
     const reassigned: string[] = [];
     const summaries = await computeShards(ctx, replicas, step, pairs, loss, ranges, reassigned);
     const got = await grads.collect({
@@ -132,12 +160,9 @@ export async function distributedStep(
       // Refused: no update is published, so no replica changes its weights.
       const why = `step ${step}: gradient of shard ${bad} (${summaries[bad].subject}) is not finite; step refused, no weights changed`;
       ctx.dir.event(`shard-${bad}`, 'refused', why);
-      return { ...summarize(summaries, ranges, pairs.length, {}, reassigned), refused: why };
+      return { ...summarize(summaries, ranges, {}, reassigned), refused: why };
     }
-    const avg = averageGradients(
-      shards,
-      ranges.map(([a, b]) => b - a),
-    );
+    const avg = averageShardGradients(shards, ranges);
     const bytes = new Uint8Array(avg.buffer);
     const live = replicas.filter((m) => !ctx.dir.isLost(m.nodeId));
     await publishMessage(ctx.nc, subjects.update(run, step), 'tso.v1.Update', {
@@ -168,7 +193,7 @@ export async function distributedStep(
         `step ${step}: replica weights diverged or an update was refused: ${odd.join(', ')} (checksums ${JSON.stringify(checksums)})`,
       );
     }
-    return summarize(summaries, ranges, pairs.length, checksums, reassigned);
+    return summarize(summaries, ranges, checksums, reassigned);
   } finally {
     grads.stop();
     sums.stop();

@@ -2,6 +2,7 @@
 // address, and a record of nodes that were lost (their heartbeat lapsed or their calls failed).
 import {
   createClient,
+  isNodeFailure,
   Membership,
   Role,
   type ClientTlsOptions,
@@ -16,6 +17,8 @@ export class NodeDirectory {
   private readonly lost = new Map<string, string>();
   /** startedAtMs of each lost node's registration: only a restarted process (a new one) comes back. */
   private readonly lostStartedAt = new Map<string, number>();
+  /** Heartbeat time of each lost node's record when first seen after the loss (see maybeBack). */
+  private readonly lostHeartbeat = new Map<string, number>();
   private readonly clients = new Map<string, TypedClient<'tso.v1.ModelNode'>>();
   private readonly judgeClients = new Map<string, TypedClient<'tso.v1.Judge'>>();
   readonly events: NodeEvent[] = [];
@@ -36,7 +39,8 @@ export class NodeDirectory {
         this.markLost(m.nodeId, 'heartbeat lapsed (left the membership)');
     }
     for (const m of now) {
-      if (!this.members.some((x) => x.nodeId === m.nodeId) && this.members.length > 0) {
+      const known = this.members.some((x) => x.nodeId === m.nodeId) || this.lost.has(m.nodeId);
+      if (!known && this.members.length > 0) {
         this.event(
           m.nodeId,
           'joined',
@@ -44,13 +48,34 @@ export class NodeDirectory {
         );
       }
     }
-    // A lost node that comes back (same id, restarted) is a new member again. Its old registration may
-    // still be listed until its TTL lapses: that one stays lost.
-    for (const m of now)
-      if (this.lost.has(m.nodeId) && m.startedAtMs > 0 && m.startedAtMs !== this.lostStartedAt.get(m.nodeId))
-        this.lost.delete(m.nodeId);
+    for (const id of this.lost.keys()) if (!ids.has(id)) this.lostHeartbeat.set(id, -Infinity);
+    for (const m of now) if (this.lost.has(m.nodeId)) this.maybeBack(m);
     this.members = now;
     return this.live();
+  }
+
+  /**
+   * A lost node comes back when a new process registers under its id (another startedAtMs) or when
+   * its own record heartbeats again: its heartbeat time moves past the first one seen after the loss.
+   * A dead process's record stays listed, unchanged, until its TTL lapses: that one stays lost.
+   * (The first sighting, not the cached record at loss time, is the mark: the cache may predate the
+   * process's last heartbeat before it died.)
+   */
+  private maybeBack(m: MemberRecord): void {
+    const restarted = m.startedAtMs > 0 && m.startedAtMs !== this.lostStartedAt.get(m.nodeId);
+    const seen = this.lostHeartbeat.get(m.nodeId);
+    if (!restarted && (seen === undefined || m.heartbeatAtMs <= seen)) {
+      if (seen === undefined) this.lostHeartbeat.set(m.nodeId, m.heartbeatAtMs);
+      return;
+    }
+    this.lost.delete(m.nodeId);
+    this.lostStartedAt.delete(m.nodeId);
+    this.lostHeartbeat.delete(m.nodeId);
+    this.event(
+      m.nodeId,
+      'joined',
+      `${m.nodeId} is back (${restarted ? 'restarted' : 'heartbeating again'}) at ${m.address}`,
+    );
   }
 
   live(): MemberRecord[] {
@@ -67,10 +92,27 @@ export class NodeDirectory {
     return this.lost.has(nodeId);
   }
 
+  /**
+   * A call to a node failed. Only a node that cannot be reached (UNAVAILABLE) or does not answer in
+   * time (DEADLINE_EXCEEDED) is lost: its work fails over. Any other status is an answer about the
+   * request (INVALID_ARGUMENT, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, …): it goes to the run's
+   * events and the node keeps serving. Returns what the failure was taken for.
+   */
+  callFailed(nodeId: string, what: string, e: unknown): 'lost' | 'error' {
+    const why = `${what} failed: ${e instanceof Error ? e.message : String(e)}`;
+    if (isNodeFailure(e)) {
+      this.markLost(nodeId, why);
+      return 'lost';
+    }
+    this.event(nodeId, 'error', why);
+    return 'error';
+  }
+
   markLost(nodeId: string, reason: string): void {
     if (this.lost.has(nodeId)) return;
     this.lost.set(nodeId, reason);
     this.lostStartedAt.set(nodeId, this.members.find((m) => m.nodeId === nodeId)?.startedAtMs ?? 0);
+    this.lostHeartbeat.delete(nodeId);
     this.clients.get(nodeId)?.close();
     this.clients.delete(nodeId);
     this.event(nodeId, 'lost', reason);

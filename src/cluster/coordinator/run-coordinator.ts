@@ -139,6 +139,7 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
       collectTimeoutMs: cfg.rpc_deadline_ms,
       hasJudge: nodeDir.byRole(Role.JUDGE).length > 0,
       judgeNodes: cfg.judge_nodes,
+      gradShards: runCfg.grad_shards,
     });
     const adamw = optimizerOptionsOf(runCfg);
     // A fresh run starts every replica from replica 0's weights; a resumed one restores the checkpoint.

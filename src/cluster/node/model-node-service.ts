@@ -1,6 +1,12 @@
 // The ModelNode gRPC service of one node: Describe, Generate (streamed and published on NATS), Score,
 // LoadWeights, and — on policy replicas — ComputeGradients, Snapshot and Restore.
-import { answerOptions, effectiveSampling, generate, type SamplingOverride } from '../../model/generate.js';
+import {
+  answerOptions,
+  effectiveSampling,
+  generate,
+  generationBatches,
+  type SamplingOverride,
+} from '../../model/generate.js';
 import type { GPT } from '../../model/gpt.js';
 import { encodePairsForScoring, promptIds, responseText } from '../../model/prompt-format.js';
 import { deriveSeed } from '../../model/seeded-normal.js';
@@ -73,53 +79,54 @@ export function modelNodeService(d: ModelNodeDeps): ServiceRegistration {
       const block = d.model.config.blockSize;
       const version = String(info.weightVersion ?? '');
       let seq = 0;
-      for (let sample = 0; sample < n; sample++) {
-        for (let i = 0; i < req.prompts.length; i += d.generateBatch) {
-          if (ctx.signal.aborted) return;
-          const chunk = req.prompts.slice(i, i + d.generateBatch);
-          const ids = chunk.map((p) => promptIds(p.text));
-          const tooLong = ids.findIndex((x) => x.length >= block);
-          if (tooLong >= 0)
-            throw new GrpcStatusError(
-              status.INVALID_ARGUMENT,
-              `prompt ${chunk[tooLong].id} does not fit the context of ${block}`,
-            );
-          const rowOffset = sample * req.prompts.length + i;
-          const opts = answerOptions(s, s.seed, rowOffset);
-          let gens;
-          try {
-            gens = generate(d.model, ids, opts);
-          } catch (e) {
-            throw new GrpcStatusError(status.INVALID_ARGUMENT, (e as Error).message);
-          }
-          const out: MessageInput<'tso.v1.GenerateResponse'>[] = gens.map((g, j) => ({
-            promptId: chunk[j].id,
-            sampleIndex: sample,
-            text: responseText(g.tokens),
-            tokenIds: g.tokens,
-            logprobSum: g.logProb,
-            finishReason: g.finished ? 'eos' : 'length',
-            lineage: {
-              nodeId: info.nodeId,
-              modelName: info.modelName,
-              weightVersion: version,
-              sampling: s,
-              seed: deriveSeed(s.seed, rowOffset + j),
-              tier: info.tier,
-              source: d.source === 'policy' ? ResponseSource.POLICY : ResponseSource.GENERATOR,
-            },
-          }));
-          if (req.publishSubject) {
-            await publishMessage(d.nc, req.publishSubject, 'tso.v1.ResponseBatch', {
-              runId: req.runId,
-              iteration: req.iteration,
-              nodeId: info.nodeId,
-              responses: out as GenerateResponse[],
-              seq: seq++,
-            });
-          }
-          yield* out;
+      for (const { sample, from, to, rowOffset } of generationBatches(
+        req.prompts.length,
+        n,
+        d.generateBatch,
+      )) {
+        if (ctx.signal.aborted) return;
+        const chunk = req.prompts.slice(from, to);
+        const ids = chunk.map((p) => promptIds(p.text));
+        const tooLong = ids.findIndex((x) => x.length >= block);
+        if (tooLong >= 0)
+          throw new GrpcStatusError(
+            status.INVALID_ARGUMENT,
+            `prompt ${chunk[tooLong].id} does not fit the context of ${block}`,
+          );
+        const opts = answerOptions(s, s.seed, rowOffset);
+        let gens;
+        try {
+          gens = generate(d.model, ids, opts);
+        } catch (e) {
+          throw new GrpcStatusError(status.INVALID_ARGUMENT, (e as Error).message);
         }
+        const out: MessageInput<'tso.v1.GenerateResponse'>[] = gens.map((g, j) => ({
+          promptId: chunk[j].id,
+          sampleIndex: sample,
+          text: responseText(g.tokens),
+          tokenIds: g.tokens,
+          logprobSum: g.logProb,
+          finishReason: g.finished ? 'eos' : 'length',
+          lineage: {
+            nodeId: info.nodeId,
+            modelName: info.modelName,
+            weightVersion: version,
+            sampling: s,
+            seed: deriveSeed(s.seed, rowOffset + j),
+            tier: info.tier,
+            source: d.source === 'policy' ? ResponseSource.POLICY : ResponseSource.GENERATOR,
+          },
+        }));
+        if (req.publishSubject) {
+          await publishMessage(d.nc, req.publishSubject, 'tso.v1.ResponseBatch', {
+            runId: req.runId,
+            iteration: req.iteration,
+            nodeId: info.nodeId,
+            responses: out as GenerateResponse[],
+            seq: seq++,
+          });
+        }
+        yield* out;
       }
     },
 

@@ -40,7 +40,10 @@ export const NodeConfigSchema = z.strictObject({
   grpc_tls: GrpcTlsSchema.optional(),
   /** Address other hosts use to reach this node (defaults to the bound listen address). */
   advertise: HostPort.optional(),
-  /** Membership entries expire this long after the last heartbeat. */
+  /**
+   * Membership entries expire this long after the last heartbeat, when this node creates the bucket;
+   * an existing bucket keeps its TTL and the node heartbeats at that TTL / 3 (membership.ts).
+   */
   heartbeat_ttl_ms: z.number().int().min(1000).default(6000),
   /** Prompts per generation batch. */
   generate_batch: z.number().int().min(1).default(64),

@@ -62,3 +62,14 @@ export function toRpcError(err: unknown, method: string): RpcError {
   const msg = err instanceof Error ? err.message : String(err);
   return new RpcError(method, status.UNKNOWN, statusName(status.UNKNOWN), msg);
 }
+
+/**
+ * Whether a failed call says the node itself is gone: unreachable (UNAVAILABLE) or silent past the
+ * deadline (DEADLINE_EXCEEDED). Every other status is the node's answer about the request.
+ */
+export function isNodeFailure(err: unknown): boolean {
+  return (
+    err instanceof RpcError &&
+    (err.grpcCode === status.UNAVAILABLE || err.grpcCode === status.DEADLINE_EXCEEDED)
+  );
+}

@@ -15,9 +15,12 @@ import { MembershipWatch } from './membership-watch.js';
 export interface MembershipOptions {
   /** KV bucket name, normally buckets.nodes(cluster). */
   bucket: string;
-  /** A record not refreshed for this long expires (default 15 s). Used when creating the bucket. */
+  /**
+   * A record not refreshed for this long expires (default 15 s). Used only when this process creates
+   * the bucket; an existing bucket keeps its TTL, and `ttlMs` of the opened Membership is the bucket's.
+   */
   ttlMs?: number;
-  /** Heartbeat period (default ttlMs / 3). */
+  /** Heartbeat period (default, and at most, the bucket's actual TTL / 3). */
   heartbeatMs?: number;
   log?: Logger;
 }
@@ -50,9 +53,20 @@ export class Membership {
       kv = await open();
     }
     const log = opts.log ?? logger('membership', { bucket: opts.bucket });
+    // The bucket may have been created by another process with another TTL: records expire at the
+    // bucket's TTL, not ours, so heartbeats must follow the bucket's (else a node whose own TTL is
+    // longer vanishes between two heartbeats and is taken for lost).
+    const bucketTtl = (await kv.status()).ttl;
+    const ttl = bucketTtl > 0 ? bucketTtl : ttlMs;
+    if (ttl !== ttlMs)
+      log.info(
+        { requestedTtlMs: ttlMs, bucketTtlMs: ttl },
+        "membership bucket exists with another TTL: heartbeats follow the bucket's",
+      );
+    const heartbeatMs = Math.min(opts.heartbeatMs ?? Infinity, Math.max(100, ttl / 3));
     // checkAPI false: a node's credential may use the bucket's stream API but not $JS.API.INFO.
     const jsm = await nc.jetstreamManager({ checkAPI: false });
-    return new Membership(kv, jsm, opts.bucket, ttlMs, opts.heartbeatMs ?? Math.max(100, ttlMs / 3), log);
+    return new Membership(kv, jsm, opts.bucket, ttl, heartbeatMs, log);
   }
 
   /** The record this process registered (undefined before register / after deregister). */

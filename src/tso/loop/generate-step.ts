@@ -8,6 +8,13 @@ import type { RunConfig } from './run-config.js';
 const seedFor = (cfg: RunConfig, ...parts: (string | number)[]) =>
   hash53(parts.join('/'), cfg.seed) % 2 ** 31;
 
+/**
+ * The sampling seed of one model for a mini-batch: each model draws from its own stream, derived from
+ * the request's seed. Both ports use this one function, so the cluster's nodes and the in-process
+ * run sample the same tokens (and a fail-over node serving the same model gets the same seed).
+ */
+export const modelSeed = (model: string, requestSeed: number): number => hash53(model, requestSeed) % 2 ** 31;
+
 /** The mini-batch's prompts: the next `minibatch_prompts` of the train list, wrapping around. */
 export function promptsFor(cfg: RunConfig, train: LoopPrompt[], minibatch: number): LoopPrompt[] {
   const out: LoopPrompt[] = [];

@@ -74,7 +74,11 @@ export interface TrainStepResult {
 export interface NodeEvent {
   at: string;
   node: string;
-  kind: 'lost' | 'joined' | 'rerouted' | 'refused';
+  /**
+   * lost: unreachable or silent (its work fails over); error: it answered a call with an error status
+   * (it keeps serving); fallback: work done another way (another judge node, or the prior).
+   */
+  kind: 'lost' | 'joined' | 'rerouted' | 'refused' | 'error' | 'fallback';
   detail: string;
 }
 
