@@ -28,6 +28,8 @@ export interface FixtureOptions {
   nats?: string;
   /** Node configs written but not listed in the cluster config (started by hand: late joiners). */
   extraPolicies?: number;
+  /** More keys of the cluster config (e.g. lease_ttl_ms). */
+  clusterExtra?: Record<string, unknown>;
 }
 
 export const DEFAULT_GENERATORS = [
@@ -108,6 +110,7 @@ export async function makeFixture(o: FixtureOptions = {}): Promise<Fixture> {
       quorum: { policy: policies, generators: gens.length, judges: o.judge === false ? 0 : 1, timeout_s: 90 },
       rpc_deadline_ms: 60000,
       run: { ...SMALL_RUN, ...(o.run ?? {}) },
+      ...o.clusterExtra,
     }),
   );
   return { root, clusterConfig, nodeConfig: nodeFile, models, runDir };

@@ -97,7 +97,12 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
   // files of the run another one drives.
   let lease: RunLease;
   try {
-    lease = await RunLease.acquire(nc, { runId: runCfg.run_id, runInstance: natsRun, log });
+    lease = await RunLease.acquire(nc, {
+      runId: runCfg.run_id,
+      runInstance: natsRun,
+      ttlMs: cfg.lease_ttl_ms,
+      log,
+    });
   } catch (e) {
     await nc.drain().catch(() => {});
     throw e;
