@@ -158,6 +158,12 @@ export class PolicyReplica {
         `replica holds ${this.weightVersion}, request expects ${req.expectedWeightVersion}`,
       );
     }
+    // Another run than the bound one would re-subscribe this replica away from its run: Restore first.
+    if (this.binding && req.runId !== this.binding.runId)
+      throw new GrpcStatusError(
+        status.FAILED_PRECONDITION,
+        `replica is bound to run ${this.binding.runId}, request is of run ${req.runId}: Restore first`,
+      );
     // A shard of another epoch of the bound run: its coordinator no longer (or not yet) drives it.
     if (this.binding?.runId === req.runId && req.runEpoch !== this.binding.epoch)
       throw new GrpcStatusError(

@@ -1,0 +1,319 @@
+// Fuzzing a node's inputs (issue "A cluster that keeps strangers out"): truncated, oversized and random
+// protobuf bytes on every gRPC method of a policy replica and a judge, and on every NATS subject a
+// replica listens on. Every call ends with a status, every rejection is logged (one line each), and
+// the nodes still answer Describe and health afterwards — the replica still applies a genuine Update.
+// Real nats-server, real `tso node` processes; a seeded generator, so a failure reproduces.
+import { rmSync } from 'node:fs';
+import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../src/model/weights-codec.js';
+import { Rng } from '../../src/tso/rng.js';
+import {
+  buildService,
+  connectNats,
+  createClient,
+  encode,
+  publishMessage,
+  ServingStatus,
+  subjects,
+  subscribeMessages,
+  type MethodInfo,
+  type NatsConnection,
+  type TypeName,
+} from '../../src/transport/index.js';
+import { makeFixture, type Fixture } from '../helpers/cluster-fixture.js';
+import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
+import { startTsoNode, type TsoNode } from '../helpers/tso-process.js';
+
+const RANDOM_PER_TARGET = 40;
+let nats: NatsServerHandle;
+let nc: NatsConnection;
+let fx: Fixture;
+let policy: TsoNode;
+let judge: TsoNode;
+
+beforeAll(async () => {
+  nats = await startNatsServer();
+  nc = await connectNats(nats.url, 'itest-fuzz');
+  fx = await makeFixture({ nats: nats.url, cluster: 'fuzz', policies: 1, generators: [] });
+  [policy, judge] = await Promise.all(
+    ['policy-0', 'judge'].map((id) => startTsoNode(fx.nodeConfig(id), nats.url)),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([policy?.stop(), judge?.stop()]);
+  await nc?.drain().catch(() => {});
+  await nats?.stop();
+  if (fx) rmSync(fx.root, { recursive: true, force: true });
+});
+
+const rng = Rng.fromSeed(20261202, 'fuzz');
+const rand = () => rng.next();
+function randomBytes(max: number): Buffer {
+  const b = Buffer.alloc(1 + Math.floor(rand() * max));
+  for (let i = 0; i < b.length; i++) b[i] = Math.floor(rand() * 256);
+  return b;
+}
+
+/** A realistic request per type, cut at several points for the truncated inputs. */
+const SAMPLES: Partial<Record<string, unknown>> = {
+  'tso.v1.GenerateRequest': {
+    runId: 'fuzz',
+    iteration: 1,
+    prompts: [{ id: 'p', text: 'sort: 3 1 2' }],
+    n: 2,
+    sampling: { temperature: 1, topP: 1, maxNewTokens: 4, seed: 1 },
+  },
+  'tso.v1.ScoreRequest': {
+    pairs: [{ id: 'a', prompt: 'sort: 2 1', response: '1 2' }],
+    includeReference: true,
+  },
+  'tso.v1.WeightChunk': {
+    version: 'x',
+    index: 0,
+    count: 1,
+    totalBytes: 8,
+    sha256: 'a'.repeat(64),
+    data: new Uint8Array(8),
+    target: 1,
+  },
+  'tso.v1.GradientRequest': {
+    runId: 'fuzzrun',
+    pairs: [{ id: '0', prompt: 'sort: 2 1', chosen: '1 2', rejected: '2 1', weight: 1 }],
+    loss: { kind: 4 },
+    totalPairs: 1,
+  },
+  'tso.v1.SnapshotRequest': { runId: 'fuzzrun', version: 'x' },
+  'tso.v1.RestoreRequest': { runId: 'fuzzrun', version: 'nope', runEpoch: 3 },
+  'tso.v1.CompareRequest': { prompt: 'sort: 2 1', responseA: '1 2', responseB: '2 1' },
+  'grpc.health.v1.HealthCheckRequest': { service: 'tso.v1.ModelNode' },
+};
+
+function truncations(type: string): Buffer[] {
+  // A method whose request has no fields (Describe) gets a Generate request: unknown fields, cut.
+  const t = (SAMPLES[type] ? type : 'tso.v1.GenerateRequest') as TypeName;
+  const full = Buffer.from(encode(t, SAMPLES[t] as never));
+  return [1, 2, 5, 9, Math.floor(full.length / 2), full.length - 1].map((n) => full.subarray(0, n));
+}
+
+function oversized(): Buffer[] {
+  // Field 1 (length-delimited) claiming 2^31 bytes; 4 MiB of junk; 65 MiB, over the 64 MiB gRPC limit.
+  return [
+    Buffer.from([0x0a, 0x80, 0x80, 0x80, 0x80, 0x08, 1, 2, 3]),
+    Buffer.alloc(4 << 20, 0xff),
+    Buffer.alloc(65 << 20, 0x0a),
+  ];
+}
+
+/** One raw call with identity serializers: the bytes go on the wire as they are. Resolves with the status. */
+function rawCall(client: Client, m: MethodInfo, bytes: Buffer): Promise<number> {
+  const id = (b: Buffer) => b;
+  const opts = { deadline: Date.now() + 60_000 };
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (code: number) => {
+      if (!settled) resolve(code);
+      settled = true;
+    };
+    const unary = (err: ServiceError | null) => done(err ? err.code : status.OK);
+    if (m.kind === 'unary') client.makeUnaryRequest(m.path, id, id, bytes, new Metadata(), opts, unary);
+    else if (m.kind === 'clientStream') {
+      const call = client.makeClientStreamRequest(m.path, id, id, new Metadata(), opts, unary);
+      call.write(bytes);
+      call.end();
+    } else {
+      const call = client.makeServerStreamRequest(m.path, id, id, bytes, new Metadata(), opts);
+      // A Watch that decoded stays open by design: its first answer is enough.
+      call.on('data', () => (m.name === 'Watch' ? call.cancel() : undefined));
+      call.on('error', (e: ServiceError) => done(e.code));
+      call.on('status', (s: { code: number }) => done(s.code));
+    }
+  });
+}
+
+const REJECTION_LINE =
+  /malformed request rejected|rpc rejected|rpc failed|rpc refused|request stream cut off/g;
+const lines = (n: TsoNode, re: RegExp) => n.output().match(re)?.length ?? 0;
+
+interface Tally {
+  calls: number;
+  byCode: Record<string, number>;
+}
+
+/** Every method of `services` on `node`, with every fuzz input; returns the statuses seen. */
+async function fuzzNode(
+  node: TsoNode,
+  services: ('tso.v1.ModelNode' | 'tso.v1.Judge' | 'grpc.health.v1.Health')[],
+) {
+  const client = new Client(node.address, credentials.createInsecure(), {
+    'grpc.max_send_message_length': -1,
+  });
+  const tally: Tally = { calls: 0, byCode: {} };
+  const methods: string[] = [];
+  try {
+    for (const svc of services) {
+      for (const m of buildService(svc).methods) {
+        methods.push(m.path);
+        const inputs = [...truncations(m.requestType), ...oversized()];
+        for (let i = 0; i < RANDOM_PER_TARGET; i++) inputs.push(randomBytes(i < 30 ? 64 : 4096));
+        for (const bytes of inputs) {
+          const code = await rawCall(client, m, bytes);
+          const name = Object.entries(status).find(([, v]) => v === code)?.[0] ?? String(code);
+          tally.byCode[name] = (tally.byCode[name] ?? 0) + 1;
+          tally.calls++;
+          // Transport-level failure would mean the node (or its connection) went down.
+          expect(code, `${m.path} (${bytes.length} bytes)`).not.toBe(status.UNAVAILABLE);
+        }
+      }
+    }
+  } finally {
+    client.close();
+  }
+  return { tally, methods };
+}
+
+/** The node process is alive and answers health and a real call of its own service. */
+async function stillServes(node: TsoNode, id: string): Promise<void> {
+  expect(node.child.exitCode, node.output().slice(-2000)).toBeNull();
+  const h = createClient('grpc.health.v1.Health', node.address, { defaultDeadlineMs: 20_000 });
+  const c = createClient('tso.v1.ModelNode', node.address, { defaultDeadlineMs: 20_000 });
+  const j = createClient('tso.v1.Judge', node.address, { defaultDeadlineMs: 20_000 });
+  try {
+    expect((await h.check({ service: '' })).status).toBe(ServingStatus.SERVING);
+    // A judge serves Judge (+ health) only; a model node serves ModelNode.
+    if (id === 'judge')
+      expect(
+        (await j.compare({ prompt: 'sort: 2 1', responseA: '1 2', responseB: '2 1' })).verdict,
+      ).toBeGreaterThan(0);
+    else expect((await c.describe({})).nodeId).toBe(id);
+  } finally {
+    h.close();
+    c.close();
+    j.close();
+  }
+}
+
+describe('gRPC fuzz', () => {
+  it('every method of a policy replica and a judge: a status for every call, a log line for every rejection, no crash', async () => {
+    const t0 = Date.now();
+    const before = { 'policy-0': lines(policy, REJECTION_LINE), judge: lines(judge, REJECTION_LINE) };
+    const p = await fuzzNode(policy, ['tso.v1.ModelNode', 'grpc.health.v1.Health']);
+    const j = await fuzzNode(judge, ['tso.v1.Judge', 'grpc.health.v1.Health']);
+    await stillServes(policy, 'policy-0');
+    await stillServes(judge, 'judge');
+    for (const [name, node, r] of [
+      ['policy-0', policy, p],
+      ['judge', judge, j],
+    ] as const) {
+      const logged = lines(node, REJECTION_LINE) - before[name];
+      // Rejected in our handlers: everything but OK, the transport's own size refusal (RESOURCE_EXHAUSTED
+      // before any handler runs), UNIMPLEMENTED methods of another role, and Watch streams we cancelled.
+      const handled = Object.entries(r.tally.byCode)
+        .filter(([k]) => !['OK', 'RESOURCE_EXHAUSTED', 'UNIMPLEMENTED', 'CANCELLED'].includes(k))
+        .reduce((a, [, v]) => a + v, 0);
+      // A client stream cut off by the size limit is also logged (its handler had started).
+      const cut = r.tally.byCode.RESOURCE_EXHAUSTED ?? 0;
+      expect(logged, `${name}: ${JSON.stringify(r.tally.byCode)}`).toBeGreaterThanOrEqual(handled);
+      expect(logged, `${name}: ${JSON.stringify(r.tally.byCode)}`).toBeLessThanOrEqual(handled + cut);
+      console.log(
+        `gRPC fuzz ${name}: ${r.tally.calls} calls on ${r.methods.length} methods -> ${JSON.stringify(r.tally.byCode)}; ${logged} rejection lines; 0 crashes`,
+      );
+    }
+    console.log(`gRPC fuzz: ${Date.now() - t0} ms`);
+  }, 240_000);
+});
+
+const NATS_LINE =
+  /chunk rejected|payload rejected|payload of unexpected type rejected|update ignored|update refused|announcement ignored|announcement refused/g;
+
+/** A well-framed single chunk around `payload` (correct size and SHA-256). */
+function frame(payload: Uint8Array, contentType: string, streamId: string): Uint8Array {
+  return encode('tso.v1.Chunk', {
+    streamId,
+    index: 0,
+    count: 1,
+    totalBytes: payload.length,
+    sha256: sha256Hex(payload),
+    data: payload,
+    contentType,
+  });
+}
+
+describe('NATS fuzz', () => {
+  it('every subject a replica listens on: a log line per bad message, no crash, the next genuine Update applied', async () => {
+    const t0 = Date.now();
+    const run = 'fuzzbus';
+    const c = createClient('tso.v1.ModelNode', policy.address, { defaultDeadlineMs: 30_000 });
+    try {
+      await c.snapshot({ runId: run, version: 'w0' });
+      const { checksum } = await c.restore({ runId: run, version: 'w0', runEpoch: 1 });
+      const targets = [
+        { subject: subjects.update(run, 0), type: 'tso.v1.Update' },
+        { subject: subjects.ref(run), type: 'tso.v1.WeightsAnnounce' },
+      ];
+      const before = lines(policy, NATS_LINE);
+      let sent = 0;
+      const counts: Record<string, number> = {};
+      const send = (kind: string, subject: string, bytes: Uint8Array) => {
+        nc.publish(subject, bytes);
+        counts[kind] = (counts[kind] ?? 0) + 1;
+        sent++;
+      };
+      for (const t of targets) {
+        const real = frame(encode('tso.v1.Update', { runId: run, step: 0 }), t.type, 'a'.repeat(32));
+        for (const n of [1, 3, 8, 20, real.length - 1]) send('truncated', t.subject, real.subarray(0, n));
+        // Oversized: a chunk announcing 1 TiB; a 900 KiB message of junk (just under max_payload).
+        send(
+          'oversized',
+          t.subject,
+          encode('tso.v1.Chunk', {
+            streamId: 'big',
+            index: 0,
+            count: 2,
+            totalBytes: 2 ** 40,
+            sha256: 'b'.repeat(64),
+            data: new Uint8Array(8),
+            contentType: t.type,
+          }),
+        );
+        send('oversized', t.subject, Buffer.alloc(900 * 1024, 0x0a));
+        for (let i = 0; i < RANDOM_PER_TARGET; i++)
+          send('random', t.subject, randomBytes(i < 30 ? 64 : 4096));
+        // Well framed, but the payload is random bytes of the right type or a message of the wrong type.
+        for (let i = 0; i < 10; i++)
+          send('random payload', t.subject, frame(randomBytes(256), t.type, `r${i}`.padEnd(32, '0')));
+        send(
+          'wrong type',
+          t.subject,
+          frame(encode('tso.v1.Ack', { nodeId: 'x' }), 'tso.v1.Ack', 'c'.repeat(32)),
+        );
+      }
+      await nc.flush();
+      for (let i = 0; i < 200 && lines(policy, NATS_LINE) - before < sent; i++)
+        await new Promise((r) => setTimeout(r, 100));
+      const logged = lines(policy, NATS_LINE) - before;
+      expect(logged, policy.output().slice(-3000)).toBe(sent);
+      // Still alive, still subscribed: the genuine update of its epoch, on its weights, is applied.
+      const sums = await subscribeMessages(nc, subjects.checksumAll(run, 0), 'tso.v1.Checksum');
+      const grad = new Uint8Array(new Float32Array((await c.describe({})).paramCount).fill(1e-3).buffer);
+      await publishMessage(nc, subjects.update(run, 0), 'tso.v1.Update', {
+        runId: run,
+        step: 0,
+        grad,
+        checksum: sha256Hex(grad),
+        runEpoch: 1,
+        baseWeightsSha256: checksum,
+      });
+      const got = await sums.collect({ count: 1, timeoutMs: 30_000 });
+      sums.stop();
+      expect(got.items[0]?.message.sha256, policy.output().slice(-2000)).toMatch(/^[0-9a-f]{64}$/);
+      await stillServes(policy, 'policy-0');
+      console.log(
+        `NATS fuzz: ${sent} messages on ${targets.length} subjects ${JSON.stringify(counts)} -> ${logged} rejection lines; 0 crashes; ${Date.now() - t0} ms`,
+      );
+    } finally {
+      c.close();
+    }
+  }, 120_000);
+});
