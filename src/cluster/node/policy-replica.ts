@@ -66,8 +66,8 @@ export class PolicyReplica {
   }
 
   /**
-   * Binds the replica to a run and epoch. A lower epoch of the same run comes from a coordinator whose
-   * lease has passed to another: refused before anything changes.
+   * Refuses a Restore of a lower epoch than the bound one of the same run: it comes from a coordinator
+   * whose lease has passed to another. Checked before anything changes.
    */
   private checkEpoch(runId: string, epoch: number): void {
     if (this.binding?.runId === runId && epoch < this.binding.epoch)
