@@ -89,6 +89,42 @@ describe('the run lease', () => {
   }, 60_000);
 });
 
+describe('a coordinator whose lease passes to another', () => {
+  it('stops with an error naming the run and the new holder', async () => {
+    const fx = await makeFixture({
+      nats: nats.url,
+      cluster: 'leaselost',
+      judge: false,
+      policies: 1,
+      generators: [],
+      run: { run_id: 'lease-lost' },
+      clusterExtra: { lease_ttl_ms: 3000 },
+    });
+    try {
+      // No node ever comes: the coordinator holds the lease and waits for its quorum.
+      const c = spawnTso(['coordinator', '--config', fx.clusterConfig, '--nats', nats.url]);
+      const exit = waitExit(c.child);
+      for (let i = 0; i < 600 && !/waiting for quorum/.test(c.output()); i++) await sleep(100);
+      expect(c.output()).toMatch(/waiting for quorum/);
+      // As if it had been cut off for longer than its lease and a successor had taken the run.
+      const kv = await nc.jetstream().views.kv(buckets.lease('lease-lost'));
+      await kv.put(
+        LEASE_KEY,
+        encode('tso.v1.CoordinatorLease', { runId: 'lease-lost', holder: 'coordinator pid 99 on successor' }),
+      );
+      const t0 = Date.now();
+      const { code } = await exit;
+      expect(code, c.output()).toBe(1);
+      expect(c.output()).toMatch(
+        /lost the lease on run lease-lost: now held by coordinator pid 99 on successor.*; this coordinator stops/,
+      );
+      console.log(`coordinator stopped ${Date.now() - t0} ms after its lease was taken`);
+    } finally {
+      rmSync(fx.root, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
+
 describe('a second coordinator of a running run', () => {
   it('exits non-zero naming the run and the holder; the first finishes; forged responses stay out of pairs.jsonl', async () => {
     const fx = await makeFixture({

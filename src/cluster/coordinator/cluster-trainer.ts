@@ -88,6 +88,7 @@ export class ClusterTrainer {
 
   async start(optimizer: AdamWOptions): Promise<void> {
     this.configure(optimizer);
+    this.t.fence(); // before the first call that touches a replica
     this.active = this.t.dir.byRole(Role.POLICY);
     if (this.active.length === 0) throw new Error('no policy replica');
     const snap = await this.onAnyReplica('Snapshot', (c) =>
@@ -280,6 +281,7 @@ export class ClusterTrainer {
     opts?: { reference?: RestoreReference },
   ): Promise<void> {
     const tag = sha256Hex(s.weights).slice(0, 16);
+    this.t.fence();
     this.resumed = true;
     this.active = this.t.dir.byRole(Role.POLICY);
     let reference = `resume-${tag}`;

@@ -43,11 +43,13 @@ async function waitForQuorum(
   dir: NodeDirectory,
   cfg: ClusterConfig,
   log: ReturnType<typeof logger>,
+  fence: () => void,
 ): Promise<void> {
   const q = cfg.quorum;
   const deadline = Date.now() + q.timeout_s * 1000;
   let lastLine = 0;
   for (;;) {
+    fence(); // a coordinator whose lease passed to another stops waiting at once
     await dir.refresh();
     const have = {
       policy: dir.byRole(Role.POLICY).length,
@@ -141,7 +143,7 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
   log.info({ status: server.address }, 'coordinator status service');
   const seen = new Map<string, MemberRecord>();
   try {
-    await waitForQuorum(nodeDir, cfg, log);
+    await waitForQuorum(nodeDir, cfg, log, () => lease.check());
     for (const m of nodeDir.live()) seen.set(m.nodeId, m);
     const store = await WeightStore.open(nc, {
       bucket: buckets.weights(natsRun),
