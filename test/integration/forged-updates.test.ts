@@ -135,6 +135,12 @@ async function announce(a: Partial<WeightsAnnounce> & { version: string }, waitM
 
 const count = (re: RegExp) => nodes.reduce((n, node) => n + (node.output().match(re)?.length ?? 0), 0);
 
+/** The nodes' log lines travel through a pipe, not the bus: give the last ones time to arrive. */
+async function settledCount(re: RegExp, expected: number): Promise<number> {
+  for (let i = 0; i < 100 && count(re) < expected; i++) await new Promise((r) => setTimeout(r, 100));
+  return count(re);
+}
+
 describe('forged updates', () => {
   it('leave every replica unchanged; only the genuine update of the bound epoch moves the weights', async () => {
     const w0 = await weights();
@@ -174,8 +180,8 @@ describe('forged updates', () => {
     expect(oldBase.every((c) => c.sha256 === '' && /applies to weights/.test(c.error))).toBe(true);
     expect(await weights()).toEqual(w1);
 
-    const ignored = count(/update ignored: /g);
-    const refused = count(/update refused: /g);
+    const ignored = await settledCount(/update ignored: /g, 8);
+    const refused = await settledCount(/update refused: /g, 10);
     expect(ignored).toBe(8); // 4 forged × 2 replicas, one line each
     expect(refused).toBe(10); // 5 forged × 2 replicas
     console.log(
@@ -252,8 +258,8 @@ describe('forged weight announcements', () => {
       'v1',
       'v1',
     ]);
-    const ignored = count(/announcement ignored: /g);
-    const refused = count(/announcement refused, weights kept: /g);
+    const ignored = await settledCount(/announcement ignored: /g, 2);
+    const refused = await settledCount(/announcement refused, weights kept: /g, 6);
     expect(ignored).toBe(2);
     expect(refused).toBe(6);
     console.log(
