@@ -38,6 +38,12 @@ export const ClusterConfigSchema = z.strictObject({
     .default({ policy: 1, generators: 0, judges: 0, timeout_s: 300 }),
   /** Deadline of every RPC and NATS collection, in milliseconds. */
   rpc_deadline_ms: z.number().int().min(100).default(120_000),
+  /**
+   * The coordinator's lease on the run (README "Security"): renewed every third of this; a coordinator
+   * silent this long loses it, and a second coordinator of the run waits up to this long to tell a
+   * crashed holder from a live one.
+   */
+  lease_ttl_ms: z.number().int().min(1000).max(600_000).default(15_000),
   /** Port of the coordinator's Status service (0 = any free port). */
   status_port: z.number().int().min(0).max(65535).default(0),
   run: RunConfigSchema,

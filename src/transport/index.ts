@@ -49,7 +49,15 @@ export {
 } from './grpc/weight-chunks.js';
 
 export { connectNats, probeNats, type ConnectNatsOptions, type NatsConnection } from './nats/connect.js';
-export { subjects, buckets, token, isToken, LATEST_WEIGHTS_KEY } from './nats/subjects.js';
+export {
+  subjects,
+  buckets,
+  token,
+  isToken,
+  lastToken,
+  LATEST_WEIGHTS_KEY,
+  LEASE_KEY,
+} from './nats/subjects.js';
 export {
   ChunkAssembler,
   splitIntoChunks,

@@ -42,6 +42,8 @@ export interface FixtureOptions {
   nats?: string;
   /** Node configs written but not listed in the cluster config (started by hand: late joiners). */
   extraPolicies?: number;
+  /** More keys of the cluster config (e.g. lease_ttl_ms). */
+  clusterExtra?: Record<string, unknown>;
 }
 
 export const DEFAULT_GENERATORS: FixtureGenerator[] = [
@@ -132,6 +134,7 @@ export async function makeFixture(o: FixtureOptions = {}): Promise<Fixture> {
       quorum: { policy: policies, generators: gens.length, judges: judges.length, timeout_s: 90 },
       rpc_deadline_ms: o.rpc_deadline_ms ?? 60000,
       run: { ...SMALL_RUN, ...(o.run ?? {}) },
+      ...o.clusterExtra,
     }),
   );
   return { root, clusterConfig, nodeConfig: nodeFile, models, runDir };

@@ -76,10 +76,15 @@ beforeAll(async () => {
     policies: 1,
     generators: DEFAULT_GENERATORS.slice(0, 1),
   });
-  plan = planNatsAuth(CLUSTER, RUN, [
-    { id: 'policy-0', role: 'policy', replica: 0 },
-    { id: 'gen-a', role: 'generator', replica: 0 },
-  ]);
+  plan = planNatsAuth(
+    CLUSTER,
+    RUN,
+    [
+      { id: 'policy-0', role: 'policy', replica: 0 },
+      { id: 'gen-a', role: 'generator', replica: 0 },
+    ],
+    'authrun',
+  );
   server = await startNats(() => {}, {
     config: (port, dir) => serverConfig(plan, { port, storeDir: dir }),
     probe: { user: plan.coordinator.user, pass: plan.coordinator.password },
@@ -144,7 +149,10 @@ describe('the launcher-started NATS keeps strangers out', () => {
     await publishMessage(gen, subjects.update(RUN, 1), 'tso.v1.Update', { runId: RUN, step: 1 });
     expect(await v).toMatch(/PERMISSIONS_VIOLATION/);
     const v2 = violation(gen, 3000);
-    await publishMessage(gen, subjects.checksum(RUN, 1), 'tso.v1.Checksum', { runId: RUN, step: 1 });
+    await publishMessage(gen, subjects.checksum(RUN, 1, 'policy-0'), 'tso.v1.Checksum', {
+      runId: RUN,
+      step: 1,
+    });
     expect(await v2).toMatch(/PERMISSIONS_VIOLATION/);
     // Its own response subject is allowed: the positive control that delivery works.
     await publishMessage(gen, subjects.responses(RUN, 0, 'gen-a'), 'tso.v1.Ack', { nodeId: 'gen-a' });
@@ -170,6 +178,31 @@ describe('the launcher-started NATS keeps strangers out', () => {
     const pol = await as(plan.nodes.get('policy-0')!);
     const ps = await WeightStore.open(pol, { bucket: buckets.weights(RUN), stateBucket: buckets.state(RUN) });
     expect((await ps.getVersion('v1')).data.byteLength).toBe(4096);
+  }, 60_000);
+});
+
+describe('a replica speaks only for itself', () => {
+  it("publishes checksums and acks on its own subjects, not on another replica's, and cannot take the lease", async () => {
+    const coord = await as(plan.coordinator);
+    const seen: string[] = [];
+    const sub = coord.subscribe(subjects.all(RUN), { callback: (_e, msg) => seen.push(msg.subject) });
+    await coord.flush();
+    const pol = await as(plan.nodes.get('policy-0')!);
+    const own = { runId: RUN, step: 2, nodeId: 'policy-0' };
+    await publishMessage(pol, subjects.checksum(RUN, 2, 'policy-0'), 'tso.v1.Checksum', own);
+    await publishMessage(pol, subjects.ack(RUN, 'v1', 'policy-0'), 'tso.v1.Ack', { nodeId: 'policy-0' });
+    for (const subject of [subjects.checksum(RUN, 2, 'policy-1'), subjects.ack(RUN, 'v1', 'policy-1')]) {
+      const v = violation(pol, 3000);
+      await publishMessage(pol, subject, 'tso.v1.Checksum', { ...own, nodeId: 'policy-1' });
+      expect(await v, subject).toMatch(/PERMISSIONS_VIOLATION/);
+    }
+    const v = violation(pol, 3000);
+    pol.publish(`$KV.${buckets.lease('authrun')}.coordinator`, new Uint8Array([1]));
+    expect(await v).toMatch(/PERMISSIONS_VIOLATION/);
+    await coord.flush();
+    await new Promise((r) => setTimeout(r, 200));
+    sub.unsubscribe();
+    expect(seen.sort()).toEqual([subjects.ack(RUN, 'v1', 'policy-0'), subjects.checksum(RUN, 2, 'policy-0')]);
   }, 60_000);
 });
 

@@ -174,11 +174,12 @@ describe('tso node: bad input', () => {
       return sha256Hex(concatParams(decodeWeights((await store.getVersion(version)).data).values));
     };
     const w0 = await params('w0b');
+    let base = w0; // the weights the next update applies to
     const update = async (step: number, poison: number | undefined) => {
       const grad = new Float32Array(info.paramCount).fill(1e-3);
       if (poison !== undefined) grad[123] = poison;
       const bytes = new Uint8Array(grad.buffer);
-      const sums = await subscribeMessages(nc, subjects.checksum(runId, step), 'tso.v1.Checksum');
+      const sums = await subscribeMessages(nc, subjects.checksum(runId, step, 'policy-0'), 'tso.v1.Checksum');
       try {
         await publishMessage(nc, subjects.update(runId, step), 'tso.v1.Update', {
           runId,
@@ -187,6 +188,7 @@ describe('tso node: bad input', () => {
           contributors: [0],
           checksum: sha256Hex(bytes),
           baseWeightVersion: 'w0',
+          baseWeightsSha256: base,
         });
         const got = await sums.collect({ count: 1, timeoutMs: 20_000 });
         expect(got.timedOut).toBe(false);
@@ -212,6 +214,8 @@ describe('tso node: bad input', () => {
     expect(good.sha256).toMatch(/^[0-9a-f]{64}$/);
     const w1 = await params('after-0');
     expect(w1).not.toBe(w0);
+    expect(good.sha256).toBe(w1);
+    base = w1;
     // Fenced: the same (valid) update replayed, or one that skips a step, moves nothing.
     for (const step of [0, 5]) {
       const replay = await update(step, undefined);

@@ -50,10 +50,15 @@ describe('nats setting', () => {
   });
 
   it('generated server config: one user per principal, random passwords, no anonymous access', () => {
-    const plan = planNatsAuth('c', 'r', [
-      { id: 'g', role: 'generator', replica: 0 },
-      { id: 'p', role: 'policy', replica: 1 },
-    ]);
+    const plan = planNatsAuth(
+      'c',
+      'r',
+      [
+        { id: 'g', role: 'generator', replica: 0 },
+        { id: 'p', role: 'policy', replica: 1 },
+      ],
+      'rid',
+    );
     const conf = JSON.parse(serverConfig(plan, { port: 1, storeDir: '/tmp/x' })) as {
       authorization: {
         users: { user: string; password: string; permissions: { publish: { allow: string[] } } }[];
@@ -66,7 +71,15 @@ describe('nats setting', () => {
     const gen = users[1].permissions.publish.allow;
     expect(gen).toContain('tso.r.*.responses.g');
     expect(gen.some((s) => s.includes('update') || s.includes('$O.'))).toBe(false);
-    expect(users[2].permissions.publish.allow).toContain('tso.r.grad.*.*'); // any shard: re-assigned shards
+    const pol = users[2].permissions.publish.allow;
+    expect(pol).toContain('tso.r.grad.*.*'); // any shard: re-assigned shards
+    // Checksums and acks only on its own per-node subjects; no lease, no run state.
+    expect(pol).toContain('tso.r.checksum.*.p');
+    expect(pol).toContain('tso.r.ack.*.p');
+    expect(pol.some((s) => /checksum\.\*$|ack\.\*$|_lease|^\$KV\.tso_r_state/.test(s))).toBe(false);
+    // The coordinator may write exactly its run's lease key.
+    const coord = users[0].permissions.publish.allow;
+    expect(coord.filter((s) => s.includes('_lease'))).toEqual(['$KV.tso_rid_lease.coordinator']);
     expect(conf.jetstream.max_memory_store).toBeGreaterThan(0);
   });
 });

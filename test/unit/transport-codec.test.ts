@@ -92,8 +92,12 @@ describe('proto contract and codec', () => {
     expect(subjects.grad('run1', 7, 1)).toBe('tso.run1.grad.7.1');
     expect(subjects.update('run1', 7)).toBe('tso.run1.update.7');
     expect(subjects.ref('run1')).toBe('tso.run1.ref');
-    expect(subjects.checksum('run1', 2)).toBe('tso.run1.checksum.2');
-    expect(subjects.ack('run1', 'v3')).toBe('tso.run1.ack.v3');
+    expect(subjects.checksum('run1', 2, 'policy-1')).toBe('tso.run1.checksum.2.policy-1');
+    expect(subjects.checksumAll('run1', 2)).toBe('tso.run1.checksum.2.*');
+    expect(subjects.ack('run1', 'v3', 'policy-1')).toBe('tso.run1.ack.v3.policy-1');
+    expect(subjects.ackAll('run1', 'v3')).toBe('tso.run1.ack.v3.*');
+    expect(buckets.lease('demo')).toBe('tso_demo_lease');
+    expect(() => subjects.checksum('run1', 2, 'a.b')).toThrow(InvalidNameError);
     expect(buckets.nodes('c')).toBe('tso_c_nodes');
     expect(buckets.weights('run1')).toBe('tso_run1_weights');
     expect(() => subjects.ref('a.b')).toThrow(InvalidNameError);

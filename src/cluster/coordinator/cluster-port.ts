@@ -18,23 +18,13 @@ import {
   subscribeMessages,
   type GenerateResponse,
   type MemberRecord,
-  type NatsConnection,
-  type WeightStore,
 } from '../../transport/index.js';
-import type { Logger } from '../../util/log.js';
-import { ClusterTrainer } from './cluster-trainer.js';
-import type { NodeDirectory } from './node-directory.js';
+import { ClusterTrainer, type TrainerOptions } from './cluster-trainer.js';
 import { RemoteJudge } from './remote-judge.js';
 
-export interface ClusterPortOptions {
-  runId: string;
-  nc: NatsConnection;
-  dir: NodeDirectory;
-  store: WeightStore;
-  log: Logger;
+export interface ClusterPortOptions extends TrainerOptions {
   /** Tiers of every configured generator (the policy's tier is one past the largest). */
   generatorTiers: number[];
-  collectTimeoutMs: number;
   hasJudge: boolean;
   /** Judge node ids allowed to judge, preferred first (cluster config `judge_nodes`). */
   judgeNodes?: readonly string[];

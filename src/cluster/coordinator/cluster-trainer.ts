@@ -6,12 +6,15 @@ import { distributedStep } from './distributed-step.js';
 import type { LossConfig } from '../../tso/dpo-step.js';
 import type { RestoreReference, TrainPair, TrainStepResult } from '../../tso/loop/port.js';
 import {
+  lastToken,
   publishMessage,
   Role,
   subjects,
   SMALL_MESSAGE_BYTES,
   subscribeMessages,
+  type Ack,
   type MemberRecord,
+  type ReceivedMessage,
   type NatsConnection,
   type TypedClient,
   type WeightStore,
@@ -28,6 +31,10 @@ export interface TrainerOptions {
   collectTimeoutMs: number;
   /** Gradient shards per step (run config `grad_shards`). */
   gradShards: number;
+  /** The run epoch (the lease's): sent with every Restore, shard request, Update and announcement. */
+  epoch: number;
+  /** Throws once this coordinator's lease is lost: checked before anything changes a replica. */
+  fence: () => void;
 }
 
 export class ClusterTrainer {
@@ -40,6 +47,8 @@ export class ClusterTrainer {
   /** The stored policy (+ optimizer object) the replicas held `stepsSinceStored` steps ago. */
   private stored = { version: 'v0', optimizerObject: '' };
   private stepsSinceStored = 0;
+  /** SHA-256 of the flat weights every active replica holds (the base of the next Update). */
+  private weightsSha256 = '';
   private optimizerOptions: AdamWOptions | undefined;
   private steps = 0;
   /** Snapshot names after a resume get a suffix: they restart from step 0 in a fresh store namespace. */
@@ -93,6 +102,7 @@ export class ClusterTrainer {
 
   async start(optimizer: AdamWOptions): Promise<void> {
     this.configure(optimizer);
+    this.t.fence(); // before the first call that touches a replica
     this.active = this.t.dir.byRole(Role.POLICY);
     if (this.active.length === 0) throw new Error('no policy replica');
     const snap = await this.onAnyReplica('Snapshot', (c) =>
@@ -124,6 +134,7 @@ export class ClusterTrainer {
       optimizerObject,
       optimizer: this.optimizerMessage(),
       referenceVersion: referenceVersion === version ? '' : referenceVersion,
+      runEpoch: this.t.epoch,
     };
   }
 
@@ -132,6 +143,7 @@ export class ClusterTrainer {
     optimizerObject: string,
     referenceVersion: string,
   ): Promise<void> {
+    this.t.fence();
     const msg = this.restoreMessage(version, optimizerObject, referenceVersion);
     const replicas = this.activeReplicas();
     const sums = await Promise.all(
@@ -152,6 +164,7 @@ export class ClusterTrainer {
       throw new Error(`replicas disagree after loading ${version}: ${[...new Set(ok)].join(', ')}`);
     this.version = version;
     this.referenceVersion = referenceVersion;
+    this.weightsSha256 = ok[0];
     this.stored = { version, optimizerObject };
     this.stepsSinceStored = 0;
     await this.t.store.setLatest(version);
@@ -195,8 +208,14 @@ export class ClusterTrainer {
   }
 
   async trainStep(step: number, pairs: TrainPair[], loss: LossConfig): Promise<TrainStepResult> {
+    this.t.fence();
     const r = await distributedStep(
-      { ...this.t, ackTimeoutMs: this.ackTimeoutMs, version: this.version },
+      {
+        ...this.t,
+        ackTimeoutMs: this.ackTimeoutMs,
+        version: this.version,
+        baseWeightsSha256: this.weightsSha256,
+      },
       this.activeReplicas(),
       step,
       pairs,
@@ -204,6 +223,8 @@ export class ClusterTrainer {
     );
     if (r.refused) this.refusedSteps++;
     else {
+      // Every replica reported the same checksum (distributedStep fails otherwise).
+      this.weightsSha256 = Object.values(r.checksums)[0] ?? this.weightsSha256;
       this.steps++;
       this.stepsSinceStored++;
     }
@@ -212,11 +233,12 @@ export class ClusterTrainer {
 
   async refreshReference(version: string): Promise<{ version: string; sha256: string; acks: string[] }> {
     const run = this.t.runId;
+    this.t.fence();
     const snap = await this.onAnyReplica('Snapshot', (c) =>
       c.snapshot({ runId: run, version, includeOptimizer: true }),
     );
     const announce = await this.t.store.setLatest(version);
-    const acks = await subscribeMessages(this.t.nc, subjects.ack(run, version), 'tso.v1.Ack', {
+    const acks = await subscribeMessages(this.t.nc, subjects.ackAll(run, version), 'tso.v1.Ack', {
       log: this.t.log,
       maxBytes: SMALL_MESSAGE_BYTES,
     });
@@ -225,13 +247,17 @@ export class ClusterTrainer {
       await publishMessage(this.t.nc, subjects.ref(run), 'tso.v1.WeightsAnnounce', {
         ...announce,
         runId: run,
+        runEpoch: this.t.epoch,
       });
+      // An ack counts only on its node's own subject and for this epoch.
+      const mine = (x: ReceivedMessage<Ack>, id: string) =>
+        x.message.nodeId === id && lastToken(x.subject) === id && x.message.runEpoch === this.t.epoch;
       const got = await acks.collect({
-        until: (xs) => live.every((m) => xs.some((x) => x.message.nodeId === m.nodeId)),
+        until: (xs) => live.every((m) => xs.some((x) => mine(x, m.nodeId))),
         timeoutMs: this.ackTimeoutMs,
       });
       for (const m of live) {
-        const a = got.items.find((x) => x.message.nodeId === m.nodeId)?.message;
+        const a = got.items.find((x) => mine(x, m.nodeId))?.message;
         if (!a) this.t.dir.markLost(m.nodeId, `no acknowledgement of reference ${version}`);
         else if (!a.ok) {
           // It answered: not lost, but its reference is not the run's, so it stops training until it
@@ -247,7 +273,9 @@ export class ClusterTrainer {
       return {
         version,
         sha256: snap.sha256,
-        acks: got.items.filter((x) => x.message.ok).map((x) => x.message.nodeId),
+        acks: live
+          .filter((m) => got.items.some((x) => mine(x, m.nodeId) && x.message.ok))
+          .map((m) => m.nodeId),
       };
     } finally {
       acks.stop();
@@ -277,6 +305,7 @@ export class ClusterTrainer {
     opts?: { reference?: RestoreReference },
   ): Promise<void> {
     const tag = sha256Hex(s.weights).slice(0, 16);
+    this.t.fence();
     this.resumed = true;
     this.active = this.t.dir.byRole(Role.POLICY);
     let reference = `resume-${tag}`;

@@ -17,7 +17,11 @@ import {
   subjects,
   SMALL_MESSAGE_BYTES,
   subscribeMessages,
+  lastToken,
+  type Checksum,
+  type GradientShard,
   type GradientSummary,
+  type ReceivedMessage,
   type MemberRecord,
   type NatsConnection,
 } from '../../transport/index.js';
@@ -36,6 +40,10 @@ export interface StepContext {
   version: string;
   /** Gradient shards per step (run config `grad_shards`), whatever the number of live replicas. */
   gradShards: number;
+  /** The run epoch (every request, update and accepted answer carries it). */
+  epoch: number;
+  /** SHA-256 of the flat weights the replicas hold: the Update applies only to these. */
+  baseWeightsSha256: string;
 }
 
 /**
@@ -60,6 +68,7 @@ async function computeShards(
     replica: s, // the shard index: it names the NATS subject the gradient goes to
     loss: lossMsg,
     totalPairs: pairs.length,
+    runEpoch: ctx.epoch,
     pairs: pairs.slice(ranges[s][0], ranges[s][1]).map((p, i) => pairToWire(p, String(ranges[s][0] + i))),
   });
   const out: (GradientSummary | undefined)[] = ranges.map(() => undefined);
@@ -131,7 +140,7 @@ export async function distributedStep(
   const grads = await subscribeMessages(ctx.nc, subjects.gradAll(run, step), 'tso.v1.GradientShard', {
     log: ctx.log,
   });
-  const sums = await subscribeMessages(ctx.nc, subjects.checksum(run, step), 'tso.v1.Checksum', {
+  const sums = await subscribeMessages(ctx.nc, subjects.checksumAll(run, step), 'tso.v1.Checksum', {
     log: ctx.log,
     maxBytes: SMALL_MESSAGE_BYTES,
   });
@@ -139,16 +148,19 @@ export async function distributedStep(
     const ranges = shardRanges(pairs.length, ctx.gradShards);
     const reassigned: string[] = [];
     const summaries = await computeShards(ctx, replicas, step, pairs, loss, ranges, reassigned);
+    // A shard counts only if it is of this epoch and is the bytes its replica's gRPC answer names.
+    const shardOf = (x: ReceivedMessage<GradientShard>, s: number) =>
+      x.message.replica === s &&
+      x.message.runEpoch === ctx.epoch &&
+      x.message.checksum === summaries[s].gradSha256;
     const got = await grads.collect({
-      until: (xs) => ranges.every((_, s) => xs.some((x) => x.message.replica === s)),
+      until: (xs) => ranges.every((_, s) => xs.some((x) => shardOf(x, s))),
       timeoutMs: ctx.collectTimeoutMs,
     });
     if (got.timedOut)
       throw new Error(`step ${step}: gradient shards missing after ${ctx.collectTimeoutMs} ms`);
     const shards = ranges.map((_, s) => {
-      const msg = got.items.find(
-        (x) => x.message.replica === s && x.message.checksum === summaries[s].gradSha256,
-      )?.message;
+      const msg = got.items.find((x) => shardOf(x, s))?.message;
       if (!msg || sha256Hex(msg.grad) !== msg.checksum)
         throw new Error(`step ${step}: shard ${s} missing or corrupt`);
       const g = new Float32Array(msg.grad.byteLength / 4);
@@ -165,32 +177,44 @@ export async function distributedStep(
     const avg = averageShardGradients(shards, ranges);
     const bytes = new Uint8Array(avg.buffer);
     const live = replicas.filter((m) => !ctx.dir.isLost(m.nodeId));
+    const updateSha256 = sha256Hex(bytes);
     await publishMessage(ctx.nc, subjects.update(run, step), 'tso.v1.Update', {
       runId: run,
       step,
       grad: bytes,
       contributors: ranges.map((_, s) => s),
-      checksum: sha256Hex(bytes),
+      checksum: updateSha256,
       baseWeightVersion: ctx.version,
+      runEpoch: ctx.epoch,
+      baseWeightsSha256: ctx.baseWeightsSha256,
     });
+    // A replica speaks only on its own subject (the server's permissions see to that), of this epoch,
+    // about this update: anything else on the step's subjects is not an answer to it.
+    const answer = (x: ReceivedMessage<Checksum>, id: string) =>
+      x.message.nodeId === id &&
+      lastToken(x.subject) === id &&
+      x.message.runEpoch === ctx.epoch &&
+      x.message.updateSha256 === updateSha256;
     const cs = await sums.collect({
-      until: (xs) =>
-        live.every((m) => ctx.dir.isLost(m.nodeId) || xs.some((x) => x.message.nodeId === m.nodeId)),
+      until: (xs) => live.every((m) => ctx.dir.isLost(m.nodeId) || xs.some((x) => answer(x, m.nodeId))),
       timeoutMs: ctx.ackTimeoutMs,
     });
     const checksums: Record<string, string> = {};
+    const refusals: string[] = [];
     for (const m of live) {
-      const c = cs.items.find((x) => x.message.nodeId === m.nodeId)?.message;
+      const c = cs.items.find((x) => answer(x, m.nodeId))?.message;
       if (!c) ctx.dir.markLost(m.nodeId, `no weight checksum for step ${step}`);
       else checksums[m.nodeId] = c.sha256;
+      if (c?.error) refusals.push(`${m.nodeId}: ${c.error}`);
     }
     const values = Object.values(checksums);
     if (new Set(values).size !== 1 || values.includes('')) {
       const odd = Object.entries(checksums)
         .filter(([, v]) => v !== values[0] || v === '')
         .map(([k]) => k);
+      const why = refusals.length > 0 ? `; refused by ${refusals.join('; ')}` : '';
       throw new Error(
-        `step ${step}: replica weights diverged or an update was refused: ${odd.join(', ')} (checksums ${JSON.stringify(checksums)})`,
+        `step ${step}: replica weights diverged or an update was refused: ${odd.join(', ')} (checksums ${JSON.stringify(checksums)})${why}`,
       );
     }
     return summarize(summaries, ranges, checksums, reassigned);

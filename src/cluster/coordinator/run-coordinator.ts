@@ -27,6 +27,7 @@ import { connectSetting, NATS_RUN_ENV, settingFromEnv, withUrl } from '../nats-s
 import { clientTls, serverTls, tlsFromEnv } from '../grpc-tls.js';
 import { ClusterPort } from './cluster-port.js';
 import { NodeDirectory } from './node-directory.js';
+import { RunLease } from './run-lease.js';
 import { statusService, type StatusState } from './status-service.js';
 
 export interface CoordinatorOptions {
@@ -42,11 +43,13 @@ async function waitForQuorum(
   dir: NodeDirectory,
   cfg: ClusterConfig,
   log: ReturnType<typeof logger>,
+  fence: () => void,
 ): Promise<void> {
   const q = cfg.quorum;
   const deadline = Date.now() + q.timeout_s * 1000;
   let lastLine = 0;
   for (;;) {
+    fence(); // a coordinator whose lease passed to another stops waiting at once
     await dir.refresh();
     const have = {
       policy: dir.byRole(Role.POLICY).length,
@@ -86,14 +89,38 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
   const dir = new RunDir(o.resumeDir ?? o.runDir ?? cfg.run_dir ?? join('runs', runCfg.run_id));
   const log = logger('coordinator', { run: runCfg.run_id, cluster: cfg.cluster });
   await initBackend('auto');
-  // One run per directory: a new run is refused in a non-empty one unless --overwrite (run-dir.ts).
-  if (o.resumeDir) await dir.openForResume();
-  else {
-    await dir.startNew({ runId: runCfg.run_id, overwrite: o.overwrite });
-    await dir.writeJson('cluster-config.json', cfg);
-  }
-
+  // Subjects and buckets are per run *instance*: a rerun or resume on a long-lived NATS never meets the
+  // weight versions of an earlier attempt (which the store would refuse to overwrite).
+  // `tso cluster` picks it (its NATS permissions are bound to it); a coordinator started alone
+  // makes one up.
+  const natsRun = process.env[NATS_RUN_ENV] || `${runCfg.run_id}-${Date.now().toString(36)}`;
   const nc = await connectSetting(nats, `tso-coordinator-${runCfg.run_id}`, { log });
+  // The lease comes before the run dir: a second coordinator must not touch (or --overwrite) the
+  // files of the run another one drives.
+  let lease: RunLease;
+  try {
+    lease = await RunLease.acquire(nc, {
+      runId: runCfg.run_id,
+      runInstance: natsRun,
+      ttlMs: cfg.lease_ttl_ms,
+      log,
+    });
+  } catch (e) {
+    await nc.drain().catch(() => {});
+    throw e;
+  }
+  try {
+    // One run per directory: a new run is refused in a non-empty one unless --overwrite (run-dir.ts).
+    if (o.resumeDir) await dir.openForResume();
+    else {
+      await dir.startNew({ runId: runCfg.run_id, overwrite: o.overwrite });
+      await dir.writeJson('cluster-config.json', cfg);
+    }
+  } catch (e) {
+    await lease.release();
+    await nc.drain().catch(() => {});
+    throw e;
+  }
   const membership = await Membership.open(nc, { bucket: buckets.nodes(cfg.cluster), ttlMs: 6000 });
   const tls = tlsFromEnv() ?? cfg.grpc_tls;
   const nodeDir = new NodeDirectory(membership, log, cfg.rpc_deadline_ms, clientTls(tls));
@@ -116,13 +143,8 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
   log.info({ status: server.address }, 'coordinator status service');
   const seen = new Map<string, MemberRecord>();
   try {
-    await waitForQuorum(nodeDir, cfg, log);
+    await waitForQuorum(nodeDir, cfg, log, () => lease.check());
     for (const m of nodeDir.live()) seen.set(m.nodeId, m);
-    // Subjects and buckets are per run *instance*: a rerun or resume on a long-lived NATS never meets the
-    // weight versions of an earlier attempt (which the store would refuse to overwrite).
-    // `tso cluster` picks it (its NATS permissions are bound to it); a coordinator started alone
-    // makes one up.
-    const natsRun = process.env[NATS_RUN_ENV] || `${runCfg.run_id}-${Date.now().toString(36)}`;
     const store = await WeightStore.open(nc, {
       bucket: buckets.weights(natsRun),
       stateBucket: buckets.state(natsRun),
@@ -140,6 +162,8 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
       hasJudge: nodeDir.byRole(Role.JUDGE).length > 0,
       judgeNodes: cfg.judge_nodes,
       gradShards: runCfg.grad_shards,
+      epoch: lease.epoch,
+      fence: () => lease.check(),
     });
     const adamw = optimizerOptionsOf(runCfg);
     // A fresh run starts every replica from replica 0's weights; a resumed one restores the checkpoint.
@@ -203,6 +227,7 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
     throw e;
   } finally {
     nodeDir.close();
+    await lease.release();
     await server.shutdown(500).catch(() => {});
     await nc.drain().catch(() => {});
   }

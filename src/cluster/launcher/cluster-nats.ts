@@ -69,7 +69,7 @@ export async function clusterNats(
       coordinator: () => ({ args: [], env: { ...CLEARED, ...runEnv } }),
     };
   }
-  const plan = planNatsAuth(cfg.cluster, run, [...principals.values()]);
+  const plan = planNatsAuth(cfg.cluster, run, [...principals.values()], cfg.run.run_id);
   const server = await startNats((l) => out(`[cluster] ${l}`), {
     config: (port, storeDir) => serverConfig(plan, { port, storeDir }),
     probe: { user: plan.coordinator.user, pass: plan.coordinator.password },

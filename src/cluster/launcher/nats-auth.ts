@@ -1,17 +1,18 @@
 // Per-run NATS users and per-role subject permissions for the nats-server `tso cluster` starts.
 // Every principal (the coordinator, each node) gets its own user and a random password, and may
 // publish and subscribe only where its role needs to (DESIGN.md "Planes"):
-//  - coordinator: the run's updates, reference announcements and run state, the weight store, and
-//    the JetStream API (it creates the run's buckets); it reads every data-plane subject of its run.
-//  - policy replica: its own gradient shards, checksums, acks and response subject; it reads updates,
-//    announcements and the weight store, and writes its snapshots into the weight store (not the
-//    run state).
+//  - coordinator: the run's updates, reference announcements and run state, the weight store, its
+//    lease key (tso_<run_id>_lease, key coordinator), and the JetStream API (it creates the run's
+//    buckets); it reads every data-plane subject of its run.
+//  - policy replica: gradient shards, and checksums, acks and responses on its own per-node subjects
+//    only (one replica cannot speak for another); it reads updates, announcements and the weight
+//    store, and writes its snapshots into the weight store (not the run state).
 //  - generator: its own response subject only.  judge: nothing on the data plane.
 //  - every node: its own membership key, and the membership bucket's metadata.
 // Replies go to per-user inbox prefixes, so no principal can read another's replies (which carry
 // weight chunks from the object store).
 import { randomBytes } from 'node:crypto';
-import { buckets, subjects, token } from '../../transport/index.js';
+import { buckets, LEASE_KEY, subjects, token } from '../../transport/index.js';
 import type { NatsSetting } from '../nats-setting.js';
 
 export type NodeRole = 'policy' | 'generator' | 'judge';
@@ -93,8 +94,8 @@ export function nodePermissions(
       // live one, which publishes it under that shard's subject. A forged shard is still useless: the
       // coordinator takes only the message whose checksum matches the gRPC answer of the replica it asked.
       `tso.${r}.grad.*.*`,
-      `tso.${r}.checksum.*`,
-      `tso.${r}.ack.*`,
+      `tso.${r}.checksum.*.${id}`,
+      `tso.${r}.ack.*.${id}`,
       ...streamReader(`OBJ_${buckets.weights(run)}`),
       // Snapshot puts the replica's weights and optimizer state into the store; a put purges the
       // earlier chunks of its object, and JetStream only has a stream-wide purge API.
@@ -107,13 +108,18 @@ export function nodePermissions(
   return { publish, subscribe };
 }
 
-export function coordinatorPermissions(run: string): { publish: string[]; subscribe: string[] } {
+/** `run` is the run instance, `runId` the config's run id (the lease is per run id). */
+export function coordinatorPermissions(
+  run: string,
+  runId: string,
+): { publish: string[]; subscribe: string[] } {
   return {
     publish: [
       '$JS.API.>',
       '$JS.FC.>',
       `$O.${buckets.weights(run)}.>`,
       `$KV.${buckets.state(run)}.>`,
+      `$KV.${buckets.lease(runId)}.${LEASE_KEY}`,
       subjects.updateAll(run),
       subjects.ref(run),
     ],
@@ -121,9 +127,17 @@ export function coordinatorPermissions(run: string): { publish: string[]; subscr
   };
 }
 
-/** A user per principal with a fresh random password (valid for this run only). */
-export function planNatsAuth(cluster: string, run: string, nodes: NodePrincipal[]): NatsAuthPlan {
-  const c = coordinatorPermissions(run);
+/**
+ * A user per principal with a fresh random password (valid for this run only). `run` is the run
+ * instance (subject token), `runId` the config's run id.
+ */
+export function planNatsAuth(
+  cluster: string,
+  run: string,
+  nodes: NodePrincipal[],
+  runId: string,
+): NatsAuthPlan {
+  const c = coordinatorPermissions(run, runId);
   const plan: NatsAuthPlan = { coordinator: user('coordinator', c.publish, c.subscribe), nodes: new Map() };
   for (const n of nodes) {
     if (plan.nodes.has(n.id)) throw new Error(`node id ${n.id} appears twice in the cluster config's nodes`);

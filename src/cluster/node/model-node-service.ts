@@ -201,6 +201,7 @@ export function modelNodeService(d: ModelNodeDeps): ServiceRegistration {
         req.optimizerObject,
         req.optimizer,
         req.referenceVersion,
+        req.runEpoch,
       );
       d.onWeights?.(req.version);
       return { version: req.version, checksum: r.checksum, optimizerStep: r.step };

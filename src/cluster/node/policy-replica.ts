@@ -1,12 +1,13 @@
 // A policy replica's training state: policy, reference copy and AdamW. It computes gradients of the
 // shards it is given, applies the averaged updates broadcast over NATS, refreshes its reference when a
 // new version is announced, and stores/loads weight versions in the run's JetStream object store.
-import type { AdamWOptions } from '../../model/adamw.js';
+// Restore binds it to a run instance and the coordinator's epoch; what it then accepts from the data
+// plane is decided in replica-fence.ts.
 import { AdamW, DEFAULT_ADAMW, NonFiniteGradientError } from '../../model/adamw.js';
 import { weightsChecksum } from '../../model/checkpoint.js';
 import type { GPT } from '../../model/gpt.js';
-import { decodeOptimizerState, encodeOptimizerState } from '../../model/optimizer-codec.js';
-import { decodeWeights, encodeWeights, sha256Hex } from '../../model/weights-codec.js';
+import { decodeOptimizerState } from '../../model/optimizer-codec.js';
+import { sha256Hex } from '../../model/weights-codec.js';
 import { preferenceGradient, shardBatch } from '../../tso/dpo-step.js';
 import { metricsToWire } from '../../tso/preference-metrics.js';
 import {
@@ -24,15 +25,22 @@ import {
 import type { GradientRequest, OptimizerOptions, Update, WeightsAnnounce } from '../../transport/index.js';
 import type { Logger } from '../../util/log.js';
 import { lossFromWire, pairFromWire } from '../loss-wire.js';
+import { foreignReason, updateRefusal, type Binding } from './replica-fence.js';
+import { adamwFromWire, loadStored, refreshFromAnnounce, storeSnapshot } from './replica-weights.js';
 
 export class PolicyReplica {
   opt: AdamW;
   weightVersion = 'initial';
   referenceVersion = 'initial';
   private runId: string | undefined;
+  private binding: Binding | undefined;
   private store: WeightStore | undefined;
-  /** Refused updates (non-finite or corrupt): logged and counted, weights unchanged. */
+  /** Refused updates (replayed, out of order, wrong base, corrupt, non-finite): logged and counted. */
   refused = 0;
+  /** Updates and announcements of another run or epoch: ignored (logged and counted). */
+  ignored = 0;
+  /** Refused weight announcements (wrong layout or model config, unreadable): old weights kept. */
+  refusedAnnouncements = 0;
   private stops: (() => void)[] = [];
 
   constructor(
@@ -57,7 +65,19 @@ export class PolicyReplica {
     return this.store;
   }
 
-  /** Binds the replica to a run: subscribes to its update and reference subjects (once). */
+  /**
+   * Refuses a Restore of a lower epoch than the bound one of the same run: it comes from a coordinator
+   * whose lease has passed to another. Checked before anything changes.
+   */
+  private checkEpoch(runId: string, epoch: number): void {
+    if (this.binding?.runId === runId && epoch < this.binding.epoch)
+      throw new GrpcStatusError(
+        status.FAILED_PRECONDITION,
+        `run ${runId} is at epoch ${this.binding.epoch}: a request of epoch ${epoch} comes from a superseded coordinator`,
+      );
+  }
+
+  /** Subscribes to the run's update and reference subjects (once per run). */
   private async bind(runId: string): Promise<void> {
     if (this.runId === runId) return;
     for (const stop of this.stops) stop();
@@ -97,19 +117,11 @@ export class PolicyReplica {
     optimizerObject: string,
     options?: OptimizerOptions,
     referenceVersion = '',
+    epoch = 0,
   ): Promise<{ checksum: string; step: number }> {
+    this.checkEpoch(runId, epoch);
     const store = await this.storeFor(runId);
-    const load = async (v: string) => {
-      const { data } = await store.getVersion(v); // verifies SHA-256
-      const { header, values } = decodeWeights(data);
-      if (JSON.stringify(header.config) !== JSON.stringify(this.policy.config)) {
-        throw new GrpcStatusError(
-          status.FAILED_PRECONDITION,
-          `version ${v} has a different model config than this replica`,
-        );
-      }
-      return values;
-    };
+    const load = (v: string) => loadStored(store, v, this.policy);
     const values = await load(version);
     const refVersion = referenceVersion || version;
     const refValues = refVersion === version ? values : await load(refVersion);
@@ -119,51 +131,20 @@ export class PolicyReplica {
     // Everything verified: now change state.
     this.policy.setWeights(values);
     this.reference.setWeights(refValues);
-    const adam: AdamWOptions =
-      options && options.lr > 0
-        ? {
-            lr: options.lr,
-            beta1: options.beta1 || 0.9,
-            beta2: options.beta2 || 0.999,
-            eps: options.eps || 1e-8,
-            weightDecay: options.weightDecay,
-            clipNorm: options.clipNorm,
-            warmupSteps: options.warmupSteps,
-          }
-        : this.opt.options;
+    const adam = adamwFromWire(options, this.opt.options);
     this.opt.dispose();
     this.opt = new AdamW(this.policy.vars, this.policy.specs, adam);
     if (optimizerState) this.opt.setState(optimizerState);
     this.weightVersion = version;
     this.referenceVersion = refVersion;
+    this.binding = { runId, epoch };
     await this.bind(runId);
-    this.log.info({ version, optimizerObject, step: this.opt.step }, 'restored');
+    this.log.info({ version, optimizerObject, step: this.opt.step, epoch }, 'restored');
     return { checksum: weightsChecksum(this.policy), step: this.opt.step };
   }
 
   async snapshot(runId: string, version: string, includeOptimizer: boolean) {
-    const store = await this.storeFor(runId);
-    const bytes = encodeWeights(this.policy.config, this.policy.getWeights(), version);
-    await store.putVersion(version, bytes, { sha256: sha256Hex(bytes) });
-    let optimizerObject = '';
-    let optimizerSha256 = '';
-    let optimizerBytes = 0;
-    if (includeOptimizer) {
-      const ob = encodeOptimizerState(this.opt.getState());
-      optimizerObject = `opt-${version}`;
-      optimizerSha256 = sha256Hex(ob);
-      optimizerBytes = ob.byteLength;
-      await store.putVersion(optimizerObject, ob, { sha256: optimizerSha256 });
-    }
-    return {
-      version,
-      sha256: sha256Hex(bytes),
-      bytes: bytes.byteLength,
-      optimizerObject,
-      optimizerSha256,
-      optimizerBytes,
-      optimizerStep: this.opt.step,
-    };
+    return storeSnapshot(await this.storeFor(runId), this.policy, this.opt, version, includeOptimizer);
   }
 
   /** Gradient of this shard, published on NATS; the summary goes back over gRPC. */
@@ -177,6 +158,18 @@ export class PolicyReplica {
         `replica holds ${this.weightVersion}, request expects ${req.expectedWeightVersion}`,
       );
     }
+    // Another run than the bound one would re-subscribe this replica away from its run: Restore first.
+    if (this.binding && req.runId !== this.binding.runId)
+      throw new GrpcStatusError(
+        status.FAILED_PRECONDITION,
+        `replica is bound to run ${this.binding.runId}, request is of run ${req.runId}: Restore first`,
+      );
+    // A shard of another epoch of the bound run: its coordinator no longer (or not yet) drives it.
+    if (this.binding?.runId === req.runId && req.runEpoch !== this.binding.epoch)
+      throw new GrpcStatusError(
+        status.FAILED_PRECONDITION,
+        `replica is bound to epoch ${this.binding.epoch} of run ${req.runId}, request is of epoch ${req.runEpoch}`,
+      );
     await this.bind(req.runId);
     const { batch, ref } = shardBatch(req.pairs.map(pairFromWire), this.policy.config.blockSize);
     const r = preferenceGradient(this.policy, batch, ref, loss);
@@ -195,6 +188,7 @@ export class PolicyReplica {
       weightVersion: this.weightVersion,
       nodeId: this.nodeId,
       metrics,
+      runEpoch: req.runEpoch,
     });
     return {
       step: req.step,
@@ -210,15 +204,25 @@ export class PolicyReplica {
   }
 
   private async onUpdate(u: Update): Promise<void> {
-    if (u.runId !== this.runId) return;
+    const foreign = foreignReason(u, this.binding);
+    if (foreign) {
+      this.ignored++;
+      this.log.warn({ step: u.step, ignored: this.ignored }, `update ignored: ${foreign}`);
+      return;
+    }
     let sha = '';
+    let error = '';
     try {
-      if (sha256Hex(u.grad) !== u.checksum) throw new Error('update checksum mismatch');
-      // Fenced: each optimizer step once, in order. A replayed (or reordered) Update is refused, so
-      // a copy of an old one published again cannot move the weights.
-      // Steps are 0-based; opt.step counts the steps applied.
-      if (u.step !== this.opt.step)
-        throw new Error(`update for step ${u.step}, but this replica's next step is ${this.opt.step}`);
+      const why = updateRefusal(
+        u,
+        {
+          nextStep: this.opt.step, // opt.step counts the steps applied; steps are 0-based
+          paramCount: this.policy.paramCount,
+          weightsSha256: () => weightsChecksum(this.policy),
+        },
+        sha256Hex,
+      );
+      if (why) throw new Error(why);
       const flat = new Float32Array(u.grad.byteLength / 4);
       new Uint8Array(flat.buffer).set(u.grad);
       this.opt.apply(flat); // validates: a non-finite entry is refused before any weight changes
@@ -226,46 +230,58 @@ export class PolicyReplica {
       sha = weightsChecksum(this.policy);
     } catch (e) {
       this.refused++;
-      const why = e instanceof NonFiniteGradientError ? e.message : (e as Error).message;
-      this.log.error({ step: u.step, refused: this.refused }, `update refused: ${why}`);
+      error = e instanceof NonFiniteGradientError ? e.message : (e as Error).message;
+      this.log.error({ step: u.step, refused: this.refused }, `update refused: ${error}`);
     }
-    await publishMessage(this.nc, subjects.checksum(u.runId, u.step), 'tso.v1.Checksum', {
+    // Answered (an empty sha256 = refused, with the reason) so the coordinator fails fast; it takes
+    // only the answer to its own update (update_sha256), so answering a forged one costs it nothing.
+    await publishMessage(this.nc, subjects.checksum(u.runId, u.step, this.nodeId), 'tso.v1.Checksum', {
       runId: u.runId,
       step: u.step,
       replica: this.replica,
       sha256: sha,
       nodeId: this.nodeId,
       weightVersion: this.weightVersion,
+      runEpoch: u.runEpoch,
+      updateSha256: u.checksum,
+      error,
     });
   }
 
-  /** reference ← policy: from our own weights when they are the announced bytes, else from the store. */
+  /**
+   * reference ← policy: from our own weights when they are the announced bytes, else from the store.
+   * Only the bound epoch's announcements (the coordinator's), and only a layout and model config equal
+   * to this model's, are loaded.
+   */
   private async onAnnounce(a: WeightsAnnounce): Promise<void> {
-    if (a.runId !== this.runId) return;
+    const foreign = foreignReason(a, this.binding);
+    if (foreign) {
+      this.ignored++;
+      this.log.warn({ version: a.version, ignored: this.ignored }, `announcement ignored: ${foreign}`);
+      return;
+    }
     let ok = true;
     let error = '';
     try {
-      const own = encodeWeights(this.policy.config, this.policy.getWeights(), a.version);
-      if (sha256Hex(own) === a.sha256) {
-        this.reference.copyFrom(this.policy);
-      } else {
-        const { data } = await (await this.storeFor(a.runId)).getVersion(a.version);
-        const { values } = decodeWeights(data);
-        this.log.warn({ version: a.version }, 'own weights differ from the announced version: loading it');
-        this.policy.setWeights(values);
-        this.reference.setWeights(values);
-      }
+      await refreshFromAnnounce(a, this.policy, this.reference, () => this.storeFor(a.runId), this.log);
       this.referenceVersion = a.version;
       this.weightVersion = a.version;
     } catch (e) {
       ok = false;
       error = (e as Error).message;
+      this.refusedAnnouncements++;
+      this.log.error(
+        { version: a.version, refused: this.refusedAnnouncements },
+        `announcement refused, weights kept: ${error}`,
+      );
     }
-    await publishMessage(this.nc, subjects.ack(a.runId, a.version), 'tso.v1.Ack', {
+    await publishMessage(this.nc, subjects.ack(a.runId, a.version, this.nodeId), 'tso.v1.Ack', {
       nodeId: this.nodeId,
       version: a.version,
       ok,
       error,
+      runId: a.runId,
+      runEpoch: a.runEpoch,
     });
   }
 

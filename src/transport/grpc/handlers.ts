@@ -153,7 +153,12 @@ export function wrapClientStream(info: MethodInfo, fn: Fn, log: Logger): Untyped
       .then((res) => callback(null, encodeOutput(info, res)))
       .catch((err: unknown) => {
         if (err instanceof ProtocolError) callback(rejectMalformed(info, log, err));
-        else callback(failure(info, log, err));
+        else if ((err as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE') {
+          // The client cancelled, or grpc-js refused a message over the size limit and closed the
+          // stream: the caller's failure, not the node's (no INTERNAL error in the log).
+          log.warn({ method: info.path }, 'request stream cut off before its end');
+          callback({ code: status.CANCELLED, details: 'request stream cut off before its end' });
+        } else callback(failure(info, log, err));
       });
   };
 }

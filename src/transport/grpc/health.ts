@@ -48,7 +48,11 @@ export class HealthService {
     const set = this.watchers.get(service) ?? new Set<AsyncQueue<HealthCheckResponse>>();
     this.watchers.set(service, set);
     const queue: AsyncQueue<HealthCheckResponse> = new AsyncQueue<HealthCheckResponse>({
-      onClose: () => set.delete(queue),
+      // Drop the service's entry with its last watcher: watching made-up names must not grow the map.
+      onClose: () => {
+        set.delete(queue);
+        if (set.size === 0 && this.watchers.get(service) === set) this.watchers.delete(service);
+      },
     });
     set.add(queue);
     queue.push({ status: this.statuses.get(service) ?? ServingStatus.SERVICE_UNKNOWN });

@@ -40,12 +40,23 @@ export const subjects = {
   update: (run: string, step: number): string => `tso.${token('run', run)}.update.${int('step', step)}`,
   /** Every step's update (a replica subscribes once). */
   updateAll: (run: string): string => `tso.${token('run', run)}.update.*`,
-  /** Replicas' weight checksums after a step: tso.<run>.checksum.<step> */
-  checksum: (run: string, step: number): string => `tso.${token('run', run)}.checksum.${int('step', step)}`,
+  /**
+   * One replica's weight checksum after a step: tso.<run>.checksum.<step>.<node>. Per node, so the
+   * server's permissions let a replica speak only for itself.
+   */
+  checksum: (run: string, step: number, node: string): string =>
+    `tso.${token('run', run)}.checksum.${int('step', step)}.${token('node', node)}`,
+  /** Every replica's checksum of one step. */
+  checksumAll: (run: string, step: number): string =>
+    `tso.${token('run', run)}.checksum.${int('step', step)}.*`,
   /** New reference/policy weight version announced: tso.<run>.ref */
   ref: (run: string): string => `tso.${token('run', run)}.ref`,
-  /** Nodes' acknowledgements of a weight version: tso.<run>.ack.<version> */
-  ack: (run: string, version: string): string => `tso.${token('run', run)}.ack.${token('version', version)}`,
+  /** One node's acknowledgement of a weight version: tso.<run>.ack.<version>.<node> */
+  ack: (run: string, version: string, node: string): string =>
+    `tso.${token('run', run)}.ack.${token('version', version)}.${token('node', node)}`,
+  /** Every node's acknowledgement of a weight version. */
+  ackAll: (run: string, version: string): string =>
+    `tso.${token('run', run)}.ack.${token('version', version)}.*`,
   /** Every subject of a run (for debugging / recording). */
   all: (run: string): string => `tso.${token('run', run)}.>`,
 } as const;
@@ -57,7 +68,20 @@ export const buckets = {
   weights: (run: string): string => `tso_${token('run', run)}_weights`,
   /** KV of run state pointers (e.g. latest weight version). */
   state: (run: string): string => `tso_${token('run', run)}_state`,
+  /**
+   * KV holding the coordinator's lease on a run (key LEASE_KEY). Named by the run id of the config,
+   * not the instance: two coordinators of one run meet here whatever instance suffix each picked.
+   */
+  lease: (runId: string): string => `tso_${token('run id', runId)}_lease`,
 } as const;
 
 /** Key of the latest weight version pointer in the state bucket. */
 export const LATEST_WEIGHTS_KEY = 'weights.latest';
+
+/** Key of the coordinator's lease in buckets.lease(runId). */
+export const LEASE_KEY = 'coordinator';
+
+/** The last token of a subject (the node a per-node subject belongs to). */
+export function lastToken(subject: string): string {
+  return subject.slice(subject.lastIndexOf('.') + 1);
+}

@@ -40,6 +40,7 @@ import type {
   WeightsAnnounce,
   Ack,
   Checksum,
+  CoordinatorLease,
   MemberRecord,
   ResponseBatch,
   HealthCheckRequest,
@@ -86,6 +87,7 @@ export interface Messages {
   'tso.v1.WeightsAnnounce': WeightsAnnounce;
   'tso.v1.Ack': Ack;
   'tso.v1.Checksum': Checksum;
+  'tso.v1.CoordinatorLease': CoordinatorLease;
   'tso.v1.MemberRecord': MemberRecord;
   'tso.v1.ResponseBatch': ResponseBatch;
   'grpc.health.v1.HealthCheckRequest': HealthCheckRequest;
@@ -131,6 +133,7 @@ export const TYPE_NAMES = [
   'tso.v1.WeightsAnnounce',
   'tso.v1.Ack',
   'tso.v1.Checksum',
+  'tso.v1.CoordinatorLease',
   'tso.v1.MemberRecord',
   'tso.v1.ResponseBatch',
   'grpc.health.v1.HealthCheckRequest',

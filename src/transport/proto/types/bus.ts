@@ -23,6 +23,7 @@ export interface GradientShard {
   weightVersion: string;
   nodeId: string;
   metrics: Record<string, number>;
+  runEpoch: number;
 }
 export interface Update {
   runId: string;
@@ -31,6 +32,9 @@ export interface Update {
   contributors: number[];
   checksum: string;
   baseWeightVersion: string;
+  runEpoch: number;
+  /** Hex SHA-256 of the flat float32 weights the update applies to. */
+  baseWeightsSha256: string;
 }
 export interface WeightsAnnounce {
   runId: string;
@@ -43,6 +47,7 @@ export interface WeightsAnnounce {
   target: WeightTarget;
   step: number;
   createdAtMs: number;
+  runEpoch: number;
 }
 export interface Ack {
   nodeId: string;
@@ -50,14 +55,29 @@ export interface Ack {
   ok: boolean;
   error: string;
   target: WeightTarget;
+  runId: string;
+  runEpoch: number;
 }
 export interface Checksum {
   runId: string;
   step: number;
   replica: number;
+  /** Empty: the update was refused (see error). */
   sha256: string;
   nodeId: string;
   weightVersion: string;
+  runEpoch: number;
+  updateSha256: string;
+  error: string;
+}
+export interface CoordinatorLease {
+  runId: string;
+  runInstance: string;
+  holder: string;
+  hostname: string;
+  pid: number;
+  acquiredAtMs: number;
+  renewedAtMs: number;
 }
 export interface MemberRecord {
   nodeId: string;

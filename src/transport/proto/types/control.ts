@@ -139,6 +139,7 @@ export interface GradientRequest {
   /** Empty = any version. */
   expectedWeightVersion: string;
   totalPairs: number;
+  runEpoch: number;
 }
 export interface GradientSummary {
   step: number;
@@ -184,6 +185,8 @@ export interface RestoreRequest {
   optimizer?: OptimizerOptions;
   /** Weights object to load as the reference; empty = `version`. */
   referenceVersion: string;
+  /** Binds the replica to this run epoch. */
+  runEpoch: number;
 }
 export interface RestoreResponse {
   version: string;
