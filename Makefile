@@ -4,7 +4,7 @@ NODE_MODULES_STAMP := node_modules/.package-lock.json
 TSO := node bin/tso.js
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 
-.PHONY: all deps system-deps torch-deps test unit lint typecheck demo bench bench-compare bench-transport pretrain clean
+.PHONY: all deps system-deps torch-deps test unit lint typecheck demo bench bench-compare bench-transport chaos pretrain clean
 
 all: test
 
@@ -54,6 +54,11 @@ bench-compare: deps torch-deps
 # What moving a model's bytes costs: gradient exchange and reference refresh against raw NATS / loopback.
 bench-transport: deps system-deps
 	$(TSO) bench --transport
+
+# 20 small cluster runs, each with a random kill -9 / SIGSTOP of a node, and 3 with a coordinator kill
+# and `tso resume`: every run must complete, replica and coordinator faults bit-identical (README table).
+chaos: deps system-deps
+	node --import tsx test/chaos/chaos.ts --runs 20 --resumes 3
 
 # Re-trains the shipped model matrix and initial policy (seeded; the results are committed in models/).
 pretrain: deps
