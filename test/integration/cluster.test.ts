@@ -117,6 +117,25 @@ describe('tso cluster: 2 policy replicas, 3 generators, 1 judge', () => {
     }
   });
 
+  it("records each iteration's step time, the slowest replica's compute and the coordination overhead", () => {
+    const rows = readJsonl<{
+      phase: string;
+      diagnostics?: {
+        step_ms: number | null;
+        step_compute_ms: number | null;
+        coordination_overhead: number | null;
+      };
+    }>(fx.runDir, 'metrics.jsonl').filter((r) => r.phase === 'minibatch');
+    expect(rows).toHaveLength(MINIBATCHES);
+    for (const r of rows) {
+      const d = r.diagnostics!;
+      expect(d.step_compute_ms!).toBeGreaterThan(0);
+      expect(d.step_ms!).toBeGreaterThan(d.step_compute_ms!);
+      expect(d.coordination_overhead!).toBeGreaterThan(0);
+      expect(d.coordination_overhead!).toBeLessThan(1);
+    }
+  });
+
   it('lists all six nodes in the record, none lost', () => {
     const report = readJson<ReportJson>(fx.runDir, 'report.json');
     expect(report.nodes.map((n) => n.id).sort()).toEqual([...GENERATORS, 'judge', ...POLICIES].sort());

@@ -60,6 +60,7 @@ async function computeShards(
   loss: LossConfig,
   ranges: ShardRange[],
   reassigned: string[],
+  computeMsByNode: Map<string, number>,
 ): Promise<GradientSummary[]> {
   const lossMsg = lossToWire(loss);
   const request = (s: number) => ({
@@ -92,9 +93,11 @@ async function computeShards(
         for (const s of shards) {
           try {
             if (ctx.dir.isLost(m.nodeId)) throw new Error(`${m.nodeId} was lost`);
-            out[s] = await ctx.dir.modelNode(m).computeGradients(request(s), {
+            const sum = await ctx.dir.modelNode(m).computeGradients(request(s), {
               deadlineMs: ctx.collectTimeoutMs,
             });
+            out[s] = sum;
+            computeMsByNode.set(m.nodeId, (computeMsByNode.get(m.nodeId) ?? 0) + sum.computeMs);
             continue;
           } catch (e) {
             if (!ctx.dir.isLost(m.nodeId)) {
@@ -145,9 +148,20 @@ export async function distributedStep(
     maxBytes: SMALL_MESSAGE_BYTES,
   });
   try {
+    const t0 = performance.now();
     const ranges = shardRanges(pairs.length, ctx.gradShards);
     const reassigned: string[] = [];
-    const summaries = await computeShards(ctx, replicas, step, pairs, loss, ranges, reassigned);
+    const computeMsByNode = new Map<string, number>();
+    const summaries = await computeShards(
+      ctx,
+      replicas,
+      step,
+      pairs,
+      loss,
+      ranges,
+      reassigned,
+      computeMsByNode,
+    );
     // A shard counts only if it is of this epoch and is the bytes its replica's gRPC answer names.
     const shardOf = (x: ReceivedMessage<GradientShard>, s: number) =>
       x.message.replica === s &&
@@ -217,7 +231,10 @@ export async function distributedStep(
         `step ${step}: replica weights diverged or an update was refused: ${odd.join(', ')} (checksums ${JSON.stringify(checksums)})${why}`,
       );
     }
-    return summarize(summaries, ranges, checksums, reassigned);
+    // The step's wall time against its slowest replica's computing: the rest is coordination (shard
+    // requests, gradient exchange, averaging, the update, AdamW and the checksums).
+    const timing = { stepMs: performance.now() - t0, computeMs: Math.max(0, ...computeMsByNode.values()) };
+    return { ...summarize(summaries, ranges, checksums, reassigned), timing };
   } finally {
     grads.stop();
     sums.stop();

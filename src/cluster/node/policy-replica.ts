@@ -171,8 +171,10 @@ export class PolicyReplica {
         `replica is bound to epoch ${this.binding.epoch} of run ${req.runId}, request is of epoch ${req.runEpoch}`,
       );
     await this.bind(req.runId);
+    const t0 = performance.now();
     const { batch, ref } = shardBatch(req.pairs.map(pairFromWire), this.policy.config.blockSize);
     const r = preferenceGradient(this.policy, batch, ref, loss);
+    const computeMs = performance.now() - t0;
     const grad = new Uint8Array(r.grad.buffer, r.grad.byteOffset, r.grad.byteLength);
     const checksum = sha256Hex(grad);
     const subject = subjects.grad(req.runId, req.step, req.replica);
@@ -200,6 +202,7 @@ export class PolicyReplica {
       gradBytes: grad.byteLength,
       weightVersion: this.weightVersion,
       subject,
+      computeMs,
     };
   }
 

@@ -4,7 +4,7 @@
 import type { CalibratedPrior } from '../calibrated-prior.js';
 import type { CorrectionStats } from '../correction.js';
 import type { ScaledPair } from '../pairs.js';
-import type { TrainPair } from './port.js';
+import type { StepTiming, TrainPair } from './port.js';
 import type { StepLog } from './train-pairs.js';
 
 export type GoldScorer = (prompt: string, response: string) => number | undefined;
@@ -52,6 +52,14 @@ export interface IterationDiagnostics {
   /** P(source ≻ policy) under the calibrated prior after this iteration, per category ('*' = all). */
   source_win_rates: Record<string, Record<string, number>>;
   phase_wall_s: Record<string, number>;
+  /**
+   * Cluster runs: mean optimizer-step wall time, the slowest replica's gradient computation within it,
+   * and the share of the step spent coordinating (1 − compute / wall: shard requests, gradient
+   * exchange, averaging, the update, AdamW, checksums). Null in one process.
+   */
+  step_ms: number | null;
+  step_compute_ms: number | null;
+  coordination_overhead: number | null;
 }
 
 const share = (num: number, den: number) => (den === 0 ? null : num / den);
@@ -102,7 +110,11 @@ export function iterationDiagnostics(x: {
   prior: CalibratedPrior;
   gold?: GoldScorer;
   phaseWallS: Record<string, number>;
+  stepTimings?: readonly StepTiming[];
 }): IterationDiagnostics {
+  const timed = x.stepTimings ?? [];
+  const stepMs = timed.reduce((a, t) => a + t.stepMs, 0);
+  const computeMs = timed.reduce((a, t) => a + t.computeMs, 0);
   const all = pairGoldStats(x.pairs, x.gold);
   const deciders = [...new Set(x.pairs.map((p) => p.decidedBy))].sort();
   const by_decider = Object.fromEntries(
@@ -154,6 +166,9 @@ export function iterationDiagnostics(x: {
     ref_logprob_rejected_per_token: perToken((p) => [p.refRejected, p.rejected]),
     source_win_rates: rates,
     phase_wall_s: x.phaseWallS,
+    step_ms: timed.length ? stepMs / timed.length : null,
+    step_compute_ms: timed.length ? computeMs / timed.length : null,
+    coordination_overhead: timed.length && stepMs > 0 ? 1 - computeMs / stepMs : null,
   };
 }
 

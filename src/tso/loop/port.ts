@@ -69,6 +69,13 @@ export interface TrainStepResult {
   reassigned: string[];
   /** Set when the step was refused (a non-finite gradient): no weights changed. */
   refused?: string;
+  /** Cluster steps: wall time, and the slowest replica's gradient computation within it. */
+  timing?: StepTiming;
+}
+
+export interface StepTiming {
+  stepMs: number;
+  computeMs: number;
 }
 
 export interface NodeEvent {

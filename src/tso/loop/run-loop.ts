@@ -11,7 +11,7 @@ import { readCheckpoint, writeCheckpoint } from './checkpoint-io.js';
 import type { CheckpointState } from './checkpoint-state.js';
 import { iterationDiagnostics, type GoldScorer, type IterationDiagnostics } from './diagnostics.js';
 import { generateFor, promptsFor } from './generate-step.js';
-import type { GenerateResult, MissingWork, NodeEvent, TrainingPort } from './port.js';
+import type { GenerateResult, MissingWork, NodeEvent, StepTiming, TrainingPort } from './port.js';
 import type { RunConfig } from './run-config.js';
 import type { RunDir } from './run-dir.js';
 import { trainPairs, withReference, type StepLog } from './train-pairs.js';
@@ -170,9 +170,16 @@ export async function runTso(
     await dir.appendJsonl('pairs.jsonl', built.rows satisfies PreferencePair[]);
     progress('reference', i);
     const withRef = await timed('reference', () => withReference(port, built.pairs));
+    const timings: StepTiming[] = [];
     const steps = await timed('train', () =>
-      trainPairs(port, cfg, i, withRef, state.steps_done, (step) =>
-        hooks.onProgress?.({ phase: 'train', minibatch: i, of: total, step }),
+      trainPairs(
+        port,
+        cfg,
+        i,
+        withRef,
+        state.steps_done,
+        (step) => hooks.onProgress?.({ phase: 'train', minibatch: i, of: total, step }),
+        timings,
       ),
     );
     await dir.appendJsonl('steps.jsonl', steps);
@@ -201,6 +208,7 @@ export async function runTso(
       prior,
       gold: hooks.gold,
       phaseWallS: wall,
+      stepTimings: timings,
     });
     await dir.appendJsonl('metrics.jsonl', [
       { iteration: i + 1, phase: 'minibatch', ...(evalSummary ?? {}), diagnostics },

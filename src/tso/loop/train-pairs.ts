@@ -7,7 +7,7 @@ import type { ClipUnits } from '../losses.js';
 import type { ScaledPair } from '../pairs.js';
 import type { PreferenceMetrics } from '../preference-metrics.js';
 import { Rng } from '../rng.js';
-import type { TrainingPort, TrainPair } from './port.js';
+import type { StepTiming, TrainingPort, TrainPair } from './port.js';
 import type { RunConfig } from './run-config.js';
 
 export interface StepLog {
@@ -130,6 +130,7 @@ export async function trainPairs(
   pairs: TrainPair[],
   firstStep: number,
   onStep?: (s: StepLog) => void,
+  timings?: StepTiming[],
 ): Promise<StepLog[]> {
   const logs: StepLog[] = [];
   const loss = lossConfigOf(cfg);
@@ -137,6 +138,9 @@ export async function trainPairs(
   for (const { epoch, indices } of trainSchedule(cfg, iteration, pairs.length)) {
     const batch = indices.map((j) => pairs[j]);
     const r = await port.trainStep(step, batch, loss);
+    // Timings go to the iteration's diagnostics, never into steps.jsonl: that log is compared bit for
+    // bit between an interrupted and an uninterrupted run.
+    if (r.timing) timings?.push(r.timing);
     const sums = Object.values(r.checksums);
     const log: StepLog = {
       step,

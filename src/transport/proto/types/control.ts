@@ -151,6 +151,8 @@ export interface GradientSummary {
   gradBytes: number;
   weightVersion: string;
   subject: string;
+  /** Wall time of the gradient computation on the replica (not the publish). */
+  computeMs: number;
 }
 
 export interface OptimizerOptions {
