@@ -26,7 +26,6 @@ describe('runCells', () => {
     const specs: CellSpec[] = [1, 2, 3].map((seed) => ({ variant: 'full', seed, runDir: `d${seed}` }));
     specs.push({ variant: 'bad', seed: 7, runDir: 'd7' });
     const seen: string[] = [];
-    const t0 = performance.now();
     const out = await runCells(specs, {
       jobs: 2,
       argsOf: script,
@@ -42,7 +41,6 @@ describe('runCells', () => {
     const bad = out[3];
     expect(!bad.ok && bad.failure).toEqual({ variant: 'bad', seed: 7, error: 'exited with code 1: boom' });
     expect(seen[0]).toBe('1/4 full:2'); // seeds 1 and 2 started together (jobs 2); 2 finished first
-    expect(performance.now() - t0).toBeLessThan(10_000);
   });
 
   it('reports a cell that exits 0 without a result line', async () => {
