@@ -4,6 +4,7 @@ import { interleave, median, type Comparison } from '../bench/compare.js';
 import { DEFAULT_BENCH, runBench, type BenchOptions, type BenchReport } from '../bench/run-bench.js';
 import { runTorchReference, type TorchResult } from '../bench/torch-reference.js';
 import { runTransportBench } from '../bench/transport-bench.js';
+import { runClusterBench } from '../bench/cluster-bench.js';
 import { DEFAULT_GPT_CONFIG } from '../model/config.js';
 import { backendOption, intArg } from './options.js';
 
@@ -69,6 +70,11 @@ export function benchCommand(): Command {
       intList,
       [100_000, 867_840, 5_000_000, 20_000_000],
     )
+    .option(
+      '--cluster',
+      'a real local cluster (2 replicas, then 1; generators, judge): phase times, coordination overhead, scaling, and the transport figures of its size',
+    )
+    .option('--generators <n>', 'with --cluster: generator nodes', intArg, 3)
     .option('--readers <list>', 'with --transport: reference refresh reader counts', intList, [1, 2, 4, 8])
     .addOption(backendOption())
     .option('--threads <n>', 'data-parallel replica threads for the step', intArg, DEFAULT_BENCH.threads)
@@ -98,7 +104,24 @@ export function benchCommand(): Command {
         log,
       };
       let report: Record<string, unknown>;
-      if (o.transport)
+      if (o.cluster) {
+        const cluster = await runClusterBench({
+          config,
+          backend: o.backend,
+          generators: o.generators,
+          minibatches: 2,
+          stepsPerMinibatch: 4,
+          pairsPerStep: o.pairs,
+          log,
+        });
+        const transport = await runTransportBench({
+          params: [cluster.params],
+          subscribers: o.readers,
+          reps: o.iters,
+          log,
+        });
+        report = { cluster, transport: transport.sizes[0] };
+      } else if (o.transport)
         report = await runTransportBench({ params: o.params, subscribers: o.readers, reps: o.iters, log });
       else if (!o.compare) report = await runBench(opts);
       else {
