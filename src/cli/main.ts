@@ -12,6 +12,7 @@ import { coordinatorCommand } from './coordinator-command.js';
 import { generateCommand } from './generate-command.js';
 import { nodeCommand } from './node-command.js';
 import { statusCommand } from './status-command.js';
+import { uiCommand } from './ui-command.js';
 
 const program = new Command('tso')
   .description('TSO (Self-Training with Scaled Preference Optimization) on an actor-based tfjs cluster')
@@ -19,7 +20,11 @@ const program = new Command('tso')
   .exitOverride()
   .hook('preAction', (_program, action) => {
     // Actors and runs log at info level; one-shot commands only show warnings (TSO_LOG_LEVEL overrides).
-    if (['status', 'generate', 'bench', 'eval', 'ablate', 'ablate-cell', 'pretrain'].includes(action.name()))
+    if (
+      ['status', 'generate', 'bench', 'eval', 'ablate', 'ablate-cell', 'pretrain', 'ui'].includes(
+        action.name(),
+      )
+    )
       quietUnlessConfigured();
   });
 
@@ -35,6 +40,7 @@ program.addCommand(ablateCommand());
 program.addCommand(ablateCellCommand(), { hidden: true }); // one cell of `tso ablate`, in its own process
 program.addCommand(pretrainCommand());
 program.addCommand(evalCommand());
+program.addCommand(uiCommand());
 
 try {
   await program.parseAsync(process.argv);
