@@ -137,13 +137,13 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
     if (method === 'POST' && answer) {
       if (!web || !o.store.run.live)
         throw new HttpError(403, 'this run takes no answers (read-only or not `web`)');
-      const { choice, by } = parseAnswer(await readJsonBody(req, MAX_BODY));
       let id: string;
       try {
         id = decodeURIComponent(answer[1]!);
       } catch {
         throw new HttpError(400, 'bad dispute id');
       }
+      const { choice, by } = parseAnswer(await readJsonBody(req, MAX_BODY));
       const r = await web.answer(id, choice, by);
       if (!r.ok) throw new HttpError(r.status, r.reason);
       return sendJson(res, 200, { id, label: r.label, summary: web.summary() });
