@@ -15,11 +15,15 @@ $(NODE_MODULES_STAMP): package.json package-lock.json
 
 deps: $(NODE_MODULES_STAMP)
 
-# nats-server (required: the cluster and its tests spawn their own) and Python grpcio (optional: the
+# nats-server (required: the cluster and its tests spawn their own), chromium (optional: the UI's browser
+# test) and Python grpcio (optional: the
 # test that a client in another language can call a node). Installed from Debian when missing.
 system-deps:
 	@command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || \
 	  { echo "installing nats-server (Debian)"; (apt-get update -qq || true) && $(APT_INSTALL) nats-server; }
+	@[ -x /usr/bin/chromium ] || \
+	  { echo "installing chromium (Debian, for the UI's browser test)"; (apt-get update -qq || true) && \
+	    $(APT_INSTALL) chromium || echo "warning: could not install chromium; the UI's browser test will be skipped"; }
 	@/usr/bin/python3 -c 'import grpc_tools' >/dev/null 2>&1 || \
 	  { echo "installing python3-grpcio + python3-grpc-tools (Debian, for the cross-language test)"; \
 	    (apt-get update -qq || true) && $(APT_INSTALL) python3-grpcio python3-grpc-tools python3-protobuf \

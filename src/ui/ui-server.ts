@@ -98,6 +98,10 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://ui.invalid');
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204).end(); // browsers ask for it unasked; nothing to show, nothing to guard
+      return;
+    }
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     const given = requestToken(req, url, port);
     if (!sameToken(given, token)) {

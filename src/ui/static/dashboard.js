@@ -25,7 +25,14 @@ function chart(parent, title, labels) {
     ...labels.map((label, i) => ({ label, stroke: COLORS[i], width: 1.5, spanGaps: true })),
   ];
   const plot = new uPlot(
-    { title, width: 380, height: 200, series, scales: { x: { time: false } } },
+    {
+      title,
+      width: 380,
+      height: 200,
+      series,
+      scales: { x: { time: false } },
+      axes: [{ incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] }, {}],
+    },
     [[], ...labels.map(() => [])],
     box,
   );
