@@ -16,8 +16,8 @@ $(NODE_MODULES_STAMP): package.json package-lock.json
 deps: $(NODE_MODULES_STAMP)
 
 # nats-server (required: the cluster and its tests spawn their own), chromium (optional: the UI's browser
-# test) and Python grpcio (optional: the
-# test that a client in another language can call a node). Installed from Debian when missing.
+# test) and Python grpcio (optional: the test that a client in another language can call a node).
+# Installed from Debian when missing.
 system-deps:
 	@command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || \
 	  { echo "installing nats-server (Debian)"; (apt-get update -qq || true) && $(APT_INSTALL) nats-server; }
