@@ -4,7 +4,7 @@ NODE_MODULES_STAMP := node_modules/.package-lock.json
 TSO := node bin/tso.js
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 
-.PHONY: all deps system-deps torch-deps test unit lint typecheck demo bench bench-compare pretrain clean
+.PHONY: all deps system-deps torch-deps test unit lint typecheck demo bench bench-compare pretrain clean ui-screenshots
 
 all: test
 
@@ -64,3 +64,7 @@ demo: deps system-deps
 
 clean:
 	rm -rf dist runs
+
+# The README's pictures of the dashboard and the labelling page (docs/*.png), from a demo-sized run.
+ui-screenshots: deps system-deps
+	npx tsx scripts/ui-screenshots.ts

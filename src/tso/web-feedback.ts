@@ -146,7 +146,8 @@ export class WebFeedback implements HumanFeedback {
       iteration: this.state.iteration,
       waiting: this.open.size,
       budget_per_iteration: this.budgetPerIteration,
-      budget_left: Math.max(0, this.budgetPerIteration - this.state.spentThisIteration - this.open.size),
+      // Labels this mini-batch may still take (the waiting disputes are what they would go to).
+      budget_left: Math.max(0, this.budgetPerIteration - this.state.spentThisIteration),
       answered_total: this.state.spentTotal,
     };
   }

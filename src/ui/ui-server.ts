@@ -174,7 +174,7 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   server.maxHeadersCount = 64;
   server.on('clientError', (_e, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e) => reject(new Error(`UI at ${o.host}:${o.port}: ${e.message}`)));
     server.listen(o.port, o.host, () => {
       server.off('error', reject);
       resolve();

@@ -2,8 +2,8 @@
 // `human: { source: web }`: the dashboard opens with the token link and shows the nodes, the labelling
 // page takes three answers from the keyboard, the dashboard's step chart fills while the page stays open
 // (SSE), and the three answers are human decisions in pairs.jsonl. Screenshots are kept in a temp dir
-// (path printed); TSO_DOCS_SCREENSHOT=1 also writes docs/dashboard.png and docs/labelling.png.
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+// (path printed). The README's pictures come from `make ui-screenshots` (a demo-sized run).
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -121,8 +121,6 @@ describe.skipIf(!hasChromium)('the UI in Chromium on a live cluster', () => {
     process.stderr.write(
       `[ui-browser] screenshots in ${shots}; nodes ${seen.nodes}, steps on the open dashboard ${seen.stepsAtLoad} -> ${seen.stepsLater}${browserError ? `; browser: ${String(browserError)}` : ''}\n`,
     );
-    if (process.env.TSO_DOCS_SCREENSHOT === '1' && !browserError)
-      for (const f of ['dashboard.png', 'labelling.png']) copyFileSync(join(shots, f), join('docs', f));
   }, 900_000);
 
   afterAll(async () => {

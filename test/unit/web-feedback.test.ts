@@ -61,7 +61,7 @@ describe('web feedback', () => {
     expect(r1).toEqual({ ok: true, label: d1!.order === 'ab' ? 'a' : 'b' });
     expect(await w.answer(d1!.id, 'second', 'bob')).toMatchObject({ ok: false, status: 409 });
     expect(await w.answer('nope', 'tie', 'bob')).toMatchObject({ ok: false, status: 404 });
-    expect(w.summary()).toMatchObject({ waiting: 1, budget_left: 8 });
+    expect(w.summary()).toMatchObject({ waiting: 1, budget_left: 9 });
     await w.answer(d2!.id, 'tie', 'bob');
     const labels = await pending;
     expect(Date.now() - t0).toBeLessThan(50_000); // did not wait out the 60 s

@@ -88,7 +88,9 @@ function drawRun() {
   if (!r) return;
   document.getElementById('run-id').textContent = r.run_id;
   document.title = `tso ${r.run_id}`;
-  const human = S.human ? ` · labelling: ${S.human.waiting} waiting, budget left ${S.human.budget_left}` : '';
+  const human = S.human
+    ? ` · labelling: ${S.human.waiting} waiting, ${S.human.budget_left} labels left in this mini-batch`
+    : '';
   document.getElementById('run-line').textContent =
     `${r.state} · mini-batch ${Math.min(r.minibatch + 1, r.of)}/${r.of} · phase ${r.phase} · step ${r.step}` +
     ` · human feedback: ${r.human_source || '–'}${human}${r.message && r.state === 'failed' ? ' · ' + r.message : ''}`;
@@ -149,6 +151,9 @@ async function loadPairs() {
   const form = new FormData(document.getElementById('pair-filter'));
   const q = new URLSearchParams({ offset: String(pairOffset), limit: '20' });
   for (const [k, v] of form.entries()) if (String(v).trim() !== '') q.set(k, String(v).trim());
+  // Mini-batches count from 1 on the pages; pairs.jsonl's lineage.iteration counts from 0.
+  if (q.has('minibatch')) q.set('iteration', String(Number(q.get('minibatch')) - 1));
+  q.delete('minibatch');
   const { status, body } = await json(`/api/pairs?${q}`);
   const box = document.getElementById('pairs');
   if (status !== 200) {
@@ -177,7 +182,7 @@ function pairCard(p) {
     ? `judge ${lin.judge.verdict} (${fmt(lin.judge.confidence, 2)})`
     : 'no judge verdict';
   const human = 'human_label' in lin ? (lin.human_label ? 'human chose' : 'disputed, unanswered') : '';
-  const meta = `iteration ${lin.iteration} · decided by ${p.decided_by} · prior ${fmt(p.prior, 2)} · confidence ${fmt(p.confidence, 2)} · weight ${fmt(p.weight, 2)} · ${judge}${human ? ' · ' + human : ''}${p.verified ? ' · verified' : ''}`;
+  const meta = `mini-batch ${lin.iteration + 1} · decided by ${p.decided_by} · prior ${fmt(p.prior, 2)} · confidence ${fmt(p.confidence, 2)} · weight ${fmt(p.weight, 2)} · ${judge}${human ? ' · ' + human : ''}${p.verified ? ' · verified' : ''}`;
   return el(
     'div',
     { class: 'pair' },

@@ -27,7 +27,7 @@ function show(d) {
 
 function drawSummary(s) {
   const text = s
-    ? `${s.waiting} waiting · budget left this iteration ${s.budget_left} of ${s.budget_per_iteration} · ${s.answered_total} answered in this run`
+    ? `${s.waiting} waiting · ${s.budget_left} of ${s.budget_per_iteration} labels left in this mini-batch · ${s.answered_total} answered in this run`
     : '';
   document.getElementById('summary').textContent = text;
 }
@@ -64,7 +64,7 @@ async function refresh() {
   else
     setStatus(
       next
-        ? `dispute ${next.id} (iteration ${next.iteration + 1})`
+        ? `dispute ${next.id} (mini-batch ${next.iteration + 1})`
         : 'no dispute waiting — new ones appear here by themselves',
     );
 }
