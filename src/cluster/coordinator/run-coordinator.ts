@@ -129,6 +129,7 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
     log,
     print: (line) => process.stderr.write(`${line}\n`),
   });
+  state.uiUrl = ui?.server.url;
   const seen = new Map<string, MemberRecord>();
   try {
     await waitForQuorum(nodeDir, cfg, log);

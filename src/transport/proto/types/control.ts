@@ -224,4 +224,5 @@ export interface StatusResponse {
   startedAtMs: number;
   step: number;
   message: string;
+  uiUrl: string;
 }
