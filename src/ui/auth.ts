@@ -34,7 +34,10 @@ function cookieValue(header: string | undefined, name: string): string | undefin
   return undefined;
 }
 
-/** The token a request carries: bearer header, cookie, or (page links only) the query. */
+/**
+ * The token a request carries: bearer header, cookie, or the query (the printed link; accepted on any
+ * route so a tool without headers can scrape, at the price of the token in its URL).
+ */
 export function requestToken(req: IncomingMessage, url: URL, port: number): string | undefined {
   const auth = req.headers.authorization;
   if (auth?.startsWith('Bearer ')) return auth.slice('Bearer '.length).trim();

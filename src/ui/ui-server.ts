@@ -172,6 +172,8 @@ export async function startUiServer(o: UiServerOptions): Promise<UiServer> {
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
   server.maxHeadersCount = 64;
+  // Open sockets are bounded too (SSE streams have their own, lower cap).
+  server.maxConnections = 256;
   server.on('clientError', (_e, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e) => reject(new Error(`UI at ${o.host}:${o.port}: ${e.message}`)));
