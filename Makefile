@@ -4,7 +4,7 @@ NODE_MODULES_STAMP := node_modules/.package-lock.json
 TSO := node bin/tso.js
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 
-.PHONY: all deps system-deps torch-deps test unit lint typecheck demo bench bench-compare bench-transport chaos pretrain clean
+.PHONY: all deps system-deps torch-deps test unit lint typecheck demo bench bench-compare bench-transport chaos pretrain clean ui-screenshots
 
 all: test
 
@@ -15,11 +15,15 @@ $(NODE_MODULES_STAMP): package.json package-lock.json
 
 deps: $(NODE_MODULES_STAMP)
 
-# nats-server (required: the cluster and its tests spawn their own) and Python grpcio (optional: the
-# test that a client in another language can call a node). Installed from Debian when missing.
+# nats-server (required: the cluster and its tests spawn their own), chromium (optional: the UI's browser
+# test) and Python grpcio (optional: the test that a client in another language can call a node).
+# Installed from Debian when missing.
 system-deps:
 	@command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || \
 	  { echo "installing nats-server (Debian)"; (apt-get update -qq || true) && $(APT_INSTALL) nats-server; }
+	@[ -x /usr/bin/chromium ] || \
+	  { echo "installing chromium (Debian, for the UI's browser test)"; (apt-get update -qq || true) && \
+	    $(APT_INSTALL) chromium || echo "warning: could not install chromium; the UI's browser test will be skipped"; }
 	@/usr/bin/python3 -c 'import grpc_tools' >/dev/null 2>&1 || \
 	  { echo "installing python3-grpcio + python3-grpc-tools (Debian, for the cross-language test)"; \
 	    (apt-get update -qq || true) && $(APT_INSTALL) python3-grpcio python3-grpc-tools python3-protobuf \
@@ -69,3 +73,7 @@ demo: deps system-deps
 
 clean:
 	rm -rf dist runs
+
+# The README's pictures of the dashboard and the labelling page (docs/*.png), from a demo-sized run.
+ui-screenshots: deps system-deps
+	npx tsx scripts/ui-screenshots.ts

@@ -5,6 +5,7 @@ import { ClusterConfigSchema } from '../cluster/cluster-config.js';
 import { runCluster, runDirOf } from '../cluster/launcher/run-cluster.js';
 import { loadConfigFile } from '../config/load-config.js';
 import type { Report } from '../tso/loop/report.js';
+import { UI_ENV } from '../ui/coordinator-ui.js';
 import { printHeadline } from './headline.js';
 
 /** After a successful run, the headline numbers — printed once, after every process has stopped. */
@@ -13,7 +14,14 @@ export async function headlineOf(runDir: string): Promise<void> {
 }
 
 // The coordinator child must not print it too (its lines are interleaved with the nodes' shutdown).
-const CHILD_ENV = { TSO_HEADLINE: '0' };
+// `--ui` reaches the coordinator child through its environment.
+const childEnv = (ui: string | undefined): Record<string, string> => ({
+  TSO_HEADLINE: '0',
+  ...(ui === undefined ? {} : { [UI_ENV]: ui }),
+});
+
+const UI_HELP =
+  'dashboard, labelling page and /metrics at HOST:PORT, or "off" (default 127.0.0.1, a free port)';
 
 export function clusterCommand(): Command {
   return new Command('cluster')
@@ -26,10 +34,16 @@ export function clusterCommand(): Command {
       '--overwrite',
       'delete the run already in the run dir and start again (else a non-empty one is refused)',
     )
+    .option('--ui <host:port>', UI_HELP)
     .action(async (o) => {
       const cfg = await loadConfigFile(o.config, ClusterConfigSchema);
       const runDir = runDirOf(cfg, o.runDir);
-      const code = await runCluster({ configPath: o.config, runDir, overwrite: o.overwrite, env: CHILD_ENV });
+      const code = await runCluster({
+        configPath: o.config,
+        runDir,
+        overwrite: o.overwrite,
+        env: childEnv(o.ui),
+      });
       if (code === 0) await headlineOf(runDir);
       process.exitCode = code;
     });
@@ -41,14 +55,15 @@ export function resumeCommand(): Command {
     .argument('<run-dir>', 'the run directory, e.g. runs/demo')
     .option('--nats <url>', 'NATS server URL')
     .option('--coordinator-only', 'only the coordinator (the nodes are already running)')
+    .option('--ui <host:port>', UI_HELP)
     .action(async (runDir: string, o) => {
       if (o.coordinatorOnly) {
         const { runCoordinator } = await import('../cluster/coordinator/run-coordinator.js');
-        const report = await runCoordinator(undefined, { resumeDir: runDir, nats: o.nats });
+        const report = await runCoordinator(undefined, { resumeDir: runDir, nats: o.nats, ui: o.ui });
         if (process.env.TSO_HEADLINE !== '0') printHeadline(report);
         return;
       }
-      const code = await runCluster({ resumeDir: runDir, env: CHILD_ENV });
+      const code = await runCluster({ resumeDir: runDir, env: childEnv(o.ui) });
       if (code === 0) await headlineOf(runDir);
       process.exitCode = code;
     });

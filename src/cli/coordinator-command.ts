@@ -12,11 +12,16 @@ export function coordinatorCommand(): Command {
       '--overwrite',
       'delete the run already in the run dir and start again (else a non-empty one is refused)',
     )
+    .option(
+      '--ui <host:port>',
+      'dashboard, labelling page and /metrics at HOST:PORT, or "off" (default 127.0.0.1, a free port)',
+    )
     .action(async (o) => {
       const report = await runCoordinator(o.config, {
         nats: o.nats,
         runDir: o.runDir,
         overwrite: o.overwrite,
+        ui: o.ui,
       });
       if (process.env.TSO_HEADLINE !== '0') printHeadline(report);
     });

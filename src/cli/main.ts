@@ -13,6 +13,7 @@ import { coordinatorCommand } from './coordinator-command.js';
 import { generateCommand } from './generate-command.js';
 import { nodeCommand } from './node-command.js';
 import { statusCommand } from './status-command.js';
+import { uiCommand } from './ui-command.js';
 
 const program = new Command('tso')
   .description('TSO (Self-Training with Scaled Preference Optimization) on an actor-based tfjs cluster')
@@ -20,7 +21,11 @@ const program = new Command('tso')
   .exitOverride()
   .hook('preAction', (_program, action) => {
     // Actors and runs log at info level; one-shot commands only show warnings (TSO_LOG_LEVEL overrides).
-    if (['status', 'generate', 'bench', 'eval', 'ablate', 'ablate-cell', 'pretrain'].includes(action.name()))
+    if (
+      ['status', 'generate', 'bench', 'eval', 'ablate', 'ablate-cell', 'pretrain', 'ui'].includes(
+        action.name(),
+      )
+    )
       quietUnlessConfigured();
   });
 
@@ -37,6 +42,7 @@ program.addCommand(ablateCellCommand(), { hidden: true }); // one cell of `tso a
 program.addCommand(pretrainCommand());
 program.addCommand(evalCommand());
 program.addCommand(serveCommand());
+program.addCommand(uiCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -41,10 +41,15 @@ export function statusCommand(): Command {
             phase: number;
             step: number;
             message: string;
+            uiUrl?: string;
           };
           process.stdout.write(
             `run ${r.runId}: mini-batch ${r.iteration + 1}/${r.totalIterations}, phase ${enumName(Phase, r.phase)}, step ${r.step} ${r.message}\n`,
           );
+          if (r.uiUrl)
+            process.stdout.write(
+              `dashboard: ${r.uiUrl} (the token is in the link the coordinator printed)\n`,
+            );
         }
       } finally {
         await nc.close();

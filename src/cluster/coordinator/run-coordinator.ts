@@ -29,6 +29,7 @@ import { ClusterPort } from './cluster-port.js';
 import { NodeDirectory } from './node-directory.js';
 import { RunLease } from './run-lease.js';
 import { statusService, type StatusState } from './status-service.js';
+import { CoordinatorUi, UI_ENV } from '../../ui/coordinator-ui.js';
 
 export interface CoordinatorOptions {
   nats?: string;
@@ -37,6 +38,8 @@ export interface CoordinatorOptions {
   runDir?: string;
   /** A new run into a non-empty run dir deletes the old run first (otherwise it is refused). */
   overwrite?: boolean;
+  /** The UI's HOST:PORT, or "off" (default: 127.0.0.1 on a free port; also TSO_UI). */
+  ui?: string;
 }
 
 async function waitForQuorum(
@@ -141,6 +144,19 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
     log,
   });
   log.info({ status: server.address }, 'coordinator status service');
+  // Dashboard, labelling page and /metrics (src/ui/): a hook that never stops the run.
+  const ui = await CoordinatorUi.start({
+    setting: o.ui ?? process.env[UI_ENV],
+    runId: runCfg.run_id,
+    minibatches: runCfg.minibatches,
+    runDir: dir.root,
+    listMembers: () => membership.list(),
+    lostNodes: () => nodeDir.lostNodes(),
+    roleName: (m) => enumName(Role, m.role).toLowerCase(),
+    log,
+    print: (line) => process.stderr.write(`${line}\n`),
+  });
+  state.uiUrl = ui?.server.url;
   const seen = new Map<string, MemberRecord>();
   try {
     await waitForQuorum(nodeDir, cfg, log, () => lease.check());
@@ -172,6 +188,7 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
     const data = await prepareData(runCfg, dir);
     const hooks = await modelHooks(runCfg, data, cfg.policy_init);
     const human = humanSource(runCfg, dir);
+    ui?.attachHuman(human.label, human.web);
     const printer = progressPrinter();
     const phases: Record<string, PhaseT> = {
       generate: Phase.GENERATING,
@@ -197,12 +214,14 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
           state.message = e.phase;
           for (const m of nodeDir.live()) seen.set(m.nodeId, m);
           printer(e);
+          ui?.onProgress(e);
         },
       },
       { resume: o.resumeDir !== undefined },
     );
     hooks.dispose();
     state.phase = Phase.DONE;
+    ui?.finish('done', 'finished');
     const lost = nodeDir.lostNodes();
     const nodes: NodeSummary[] = [...seen.values()].map((m) => ({
       id: m.nodeId,
@@ -224,8 +243,10 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
   } catch (e) {
     state.phase = Phase.FAILED;
     state.message = (e as Error).message;
+    ui?.finish('failed', state.message);
     throw e;
   } finally {
+    await ui?.close();
     nodeDir.close();
     await lease.release();
     await server.shutdown(500).catch(() => {});

@@ -10,6 +10,8 @@ export interface StatusState {
   step: number;
   startedAtMs: number;
   message: string;
+  /** The dashboard's address (no token), '' when the UI is off. */
+  uiUrl?: string;
 }
 
 export function statusService(state: StatusState, dir: NodeDirectory): ServiceRegistration {
@@ -25,6 +27,7 @@ export function statusService(state: StatusState, dir: NodeDirectory): ServiceRe
         startedAtMs: state.startedAtMs,
         step: state.step,
         message: state.message,
+        uiUrl: state.uiUrl ?? '',
         nodes: dir.live().map((m) => ({
           info: {
             nodeId: m.nodeId,

@@ -17,6 +17,9 @@ import {
   type ServiceRegistration,
 } from '../../transport/index.js';
 import { logger } from '../../util/log.js';
+import { serveMetrics } from '../../metrics/metrics-server.js';
+import { NodeMetrics } from '../../metrics/node-metrics.js';
+import { parseHostPort } from '../../ui/http-io.js';
 import { exitWithParent } from '../launcher/exit-with-parent.js';
 import { connectSetting, settingFromEnv, withUrl } from '../nats-setting.js';
 import { coordinatorOnly, serverTls, tlsFromEnv } from '../grpc-tls.js';
@@ -31,6 +34,8 @@ export interface NodeOverrides {
   nats?: string;
   listen?: string;
   advertise?: string;
+  /** Serve Prometheus metrics (process, RPC latencies and errors) at HOST:PORT. */
+  metrics?: string;
 }
 
 const ROLE = { policy: Role.POLICY, generator: Role.GENERATOR, judge: Role.JUDGE } as const;
@@ -53,7 +58,7 @@ function splitHostPort(s: string): { host: string; port: number } {
 export async function runNode(
   configPath: string,
   o: NodeOverrides,
-): Promise<{ stop: () => Promise<void>; address: string }> {
+): Promise<{ stop: () => Promise<void>; address: string; metricsUrl?: string }> {
   // Started by `tso cluster`: exit (deregistered) when the launcher dies, however it dies.
   const parent = exitWithParent('node');
   const cfg: NodeConfig = { ...(await loadConfigFile(configPath, NodeConfigSchema)) };
@@ -132,10 +137,13 @@ export async function runNode(
   const tls = tlsFromEnv() ?? cfg.grpc_tls;
   if (tls === undefined)
     log.warn('gRPC without TLS (no grpc_tls): anyone who reaches this port can load weights into this node');
+  const metrics = o.metrics
+    ? new NodeMetrics({ node: cfg.id, role: cfg.role, model: modelName, backend: backend.name })
+    : undefined;
   const server = await startServer({
     host,
     port,
-    services,
+    services: metrics ? services.map((s) => metrics.timed(s)) : services,
     log,
     tls: serverTls(tls),
     authorize: coordinatorOnly(tls),
@@ -164,6 +172,11 @@ export async function runNode(
     { address: advertised, backend: backend.name, model: modelName, cluster: cfg.cluster },
     'node serving',
   );
+  const metricsServer =
+    metrics && o.metrics
+      ? await serveMetrics(metrics.registry, parseHostPort(o.metrics).host, parseHostPort(o.metrics).port)
+      : undefined;
+  if (metricsServer) log.info({ metrics: metricsServer.url }, 'node metrics');
 
   let stopping = false;
   const stop = async () => {
@@ -173,8 +186,9 @@ export async function runNode(
     await membership.deregister().catch(() => {});
     replica?.close();
     await server.shutdown(2000).catch(() => {});
+    await metricsServer?.close();
     await nc.drain().catch(() => {});
   };
   parent.onGone(stop);
-  return { stop, address: advertised };
+  return { stop, address: advertised, metricsUrl: metricsServer?.url };
 }

@@ -30,6 +30,13 @@ const Human = z.discriminatedUnion('source', [
     /** Seconds to wait for labels before the fallback applies. */
     wait_s: z.number().min(0).default(30),
   }),
+  z.strictObject({
+    source: z.literal('web'),
+    /** Seconds an offered dispute waits for an answer on the labelling page before the fallback. */
+    wait_s: z.number().min(0).default(60),
+    /** Disputes offered to people per iteration (the most informative first). */
+    budget_per_iteration: z.number().int().min(0).default(16),
+  }),
   z.strictObject({ source: z.literal('none') }),
 ]);
 

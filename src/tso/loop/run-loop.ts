@@ -211,7 +211,7 @@ export async function runTso(
       stepTimings: timings,
     });
     await dir.appendJsonl('metrics.jsonl', [
-      { iteration: i + 1, phase: 'minibatch', ...(evalSummary ?? {}), diagnostics },
+      { iteration: i + 1, phase: 'minibatch', ...(evalSummary ?? {}), diagnostics, correction: built.stats },
     ]);
     const newEvents = port.drainEvents();
     events.push(...newEvents);

@@ -7,6 +7,7 @@ import { decodeWeights } from '../../model/weights-codec.js';
 import { evaluatePolicy, metricsOnly } from '../evaluate.js';
 import { OracleFeedback } from '../oracle-feedback.js';
 import { QueueFeedback } from '../queue-feedback.js';
+import { WebFeedback } from '../web-feedback.js';
 import { goldScore, heldoutPrompts, kindOf, makeDataset, parseTaskPrompt } from '../task/index.js';
 import type { LoopPrompt } from './build-pairs.js';
 import type { LoopHooks, ProgressEvent, StatefulHuman } from './run-loop.js';
@@ -53,12 +54,25 @@ export async function prepareData(cfg: RunConfig, dir: RunDir): Promise<RunData>
   return { train, heldout };
 }
 
-export function humanSource(cfg: RunConfig, dir: RunDir): { human?: StatefulHuman; label: string } {
+export function humanSource(
+  cfg: RunConfig,
+  dir: RunDir,
+): { human?: StatefulHuman; label: string; web?: WebFeedback } {
   const h = cfg.correction.human;
   if (cfg.correction.mode !== 'ai+human' || h.source === 'none') return { label: 'none' };
   if (h.source === 'oracle') {
     const o = new OracleFeedback({ budgetPerIteration: h.budget_per_iteration });
     return { human: o, label: `${o.name}, budget ${h.budget_per_iteration}/iteration` };
+  }
+  if (h.source === 'web') {
+    // Answered on the coordinator's labelling page (src/ui/); without a page the fallback applies.
+    const web = new WebFeedback({
+      runDir: dir.root,
+      waitMs: h.wait_s * 1000,
+      budgetPerIteration: h.budget_per_iteration,
+      seed: cfg.seed,
+    });
+    return { human: web, web, label: `web labelling page, budget ${h.budget_per_iteration}/iteration` };
   }
   const q = new QueueFeedback({ runDir: dir.root, waitMs: h.wait_s * 1000 });
   return { human: q, label: `labelling queue (${dir.path('disputes.jsonl')} → ${dir.path('labels.jsonl')})` };

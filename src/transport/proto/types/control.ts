@@ -229,4 +229,5 @@ export interface StatusResponse {
   startedAtMs: number;
   step: number;
   message: string;
+  uiUrl: string;
 }
