@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { initBackend } from '../../backend/select-backend.js';
 import { loadConfigFile, parseConfig } from '../../config/load-config.js';
 import { runTso } from '../../tso/loop/run-loop.js';
-import { RunDir } from '../../tso/loop/run-dir.js';
+import { checkNewRunDir, RunDir } from '../../tso/loop/run-dir.js';
 import { optimizerOptionsOf } from '../../tso/loop/train-pairs.js';
 import { writeReport, type NodeSummary, type Report } from '../../tso/loop/report.js';
 import { humanSource, modelHooks, prepareData, progressPrinter } from '../../tso/loop/session.js';
@@ -97,6 +97,9 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
   // `tso cluster` picks it (its NATS permissions are bound to it); a coordinator started alone
   // makes one up.
   const natsRun = process.env[NATS_RUN_ENV] || `${runCfg.run_id}-${Date.now().toString(36)}`;
+  // A non-empty run dir without --overwrite is refused before anything else (no NATS needed for that);
+  // the read-only check here, the claim itself after the lease.
+  if (!o.resumeDir && !o.overwrite) await checkNewRunDir(dir.root, false);
   const nc = await connectSetting(nats, `tso-coordinator-${runCfg.run_id}`, { log });
   // The lease comes before the run dir: a second coordinator must not touch (or --overwrite) the
   // files of the run another one drives.
