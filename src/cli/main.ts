@@ -6,6 +6,7 @@ import { ablateCommand } from './ablate-command.js';
 import { benchCommand } from './bench-command.js';
 import { demoCommand } from './demo-command.js';
 import { evalCommand } from './eval-command.js';
+import { exportCommand } from './export-command.js';
 import { pretrainCommand } from './pretrain-command.js';
 import { serveCommand } from './serve-command.js';
 import { clusterCommand, resumeCommand } from './cluster-command.js';
@@ -20,7 +21,11 @@ const program = new Command('tso')
   .exitOverride()
   .hook('preAction', (_program, action) => {
     // Actors and runs log at info level; one-shot commands only show warnings (TSO_LOG_LEVEL overrides).
-    if (['status', 'generate', 'bench', 'eval', 'ablate', 'ablate-cell', 'pretrain'].includes(action.name()))
+    if (
+      ['status', 'generate', 'bench', 'eval', 'ablate', 'ablate-cell', 'pretrain', 'export'].includes(
+        action.name(),
+      )
+    )
       quietUnlessConfigured();
   });
 
@@ -37,6 +42,7 @@ program.addCommand(ablateCellCommand(), { hidden: true }); // one cell of `tso a
 program.addCommand(pretrainCommand());
 program.addCommand(evalCommand());
 program.addCommand(serveCommand());
+program.addCommand(exportCommand());
 
 try {
   await program.parseAsync(process.argv);

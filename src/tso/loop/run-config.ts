@@ -1,6 +1,7 @@
 // The TSO run config (config/<run>.yaml), validated strictly: an unknown or mistyped key is an error
 // that names the key. Defaults are the demo's; every field is documented in the README.
 import { z } from 'zod';
+import { mayHaveGold, TaskConfigSchema } from '../../tasks/task-config.js';
 import { CLIP_UNITS, LOSS_NAMES } from '../losses.js';
 
 /**
@@ -32,148 +33,142 @@ const Human = z.discriminatedUnion('source', [
   z.strictObject({ source: z.literal('none') }),
 ]);
 
-export const RunConfigSchema = z.strictObject({
-  run_id: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
-    .default('demo'),
-  seed: z.number().int().min(0).default(0),
-  task: z
-    .strictObject({
-      train_prompts: z.number().int().min(1).default(512),
-      heldout_prompts: z.number().int().min(1).default(200),
-      human_fraction: z.number().min(0).max(1).default(0.25),
-      kinds: z
-        .array(z.enum(['sort', 'rev', 'add']))
-        .min(1)
-        .default(['sort', 'rev', 'add']),
-      /** Optional JSONL prompt file {id?, prompt, human_response?} instead of the built-in task. */
-      prompts_file: z.string().optional(),
-    })
-    .default({
-      train_prompts: 512,
-      heldout_prompts: 200,
-      human_fraction: 0.25,
-      kinds: ['sort', 'rev', 'add'],
-    }),
-  minibatches: z.number().int().min(1).default(8),
-  minibatch_prompts: z.number().int().min(1).default(64),
-  epochs: z.number().int().min(1).default(2),
-  /** Pairs per optimizer step, split across the policy replicas. */
-  train_batch_pairs: z.number().int().min(1).default(32),
-  /**
-   * When set: exactly this many optimizer steps per mini-batch (batches drawn by cycling seeded
-   * reshuffles of the pairs; `epochs` is then ignored), so every variant takes the same number of steps.
-   */
-  steps_per_minibatch: z.number().int().min(1).optional(),
-  /** Samples each generator node draws per prompt. */
-  samples_per_node: z.number().int().min(0).default(1),
-  /** Samples the current policy draws per prompt. */
-  policy_samples: z.number().int().min(0).default(2),
-  sampling: Sampling.default({ temperature: 1, top_k: 0, top_p: 1, max_new_tokens: 16 }),
-  judge_required: z.boolean().default(true),
-  correction: z
-    .strictObject({
-      mode: z.enum(['none', 'ai', 'ai+human']).default('ai+human'),
-      /** Combined (prior + judge) confidence at or above which a pair is decided without a human. */
-      threshold: z.number().gt(0.5).lt(1).default(0.7),
-      /** What an unresolved dispute becomes (src/tso/correction.ts). */
-      fallback: z.enum(['posterior', 'drop', 'trust-ai', 'trust-prior']).default('posterior'),
-      /** κ: weight of the judge's log-odds against the prior's. */
-      judge_weight: z.number().min(0).default(1),
-      human: Human.default({ source: 'oracle', budget_per_iteration: 16 }),
-    })
-    .default({
-      mode: 'ai+human',
-      threshold: 0.7,
-      fallback: 'posterior',
-      judge_weight: 1,
-      human: { source: 'oracle', budget_per_iteration: 16 },
-    }),
-  /** The calibrated prior (src/tso/calibrated-prior.ts): Bradley–Terry over sources, per category. */
-  prior: z
-    .strictObject({
-      /** Pseudo-comparisons per pair of configured tiers. */
-      strength: z.number().min(0).default(4),
-      /** Share of them the better-tiered source wins. */
-      belief: z.number().min(0.5).lt(1).default(0.75),
-      /** Multiplier of observed evidence at each new mini-batch. */
-      decay: z.number().min(0).max(1).default(0.5),
-      /** Comparisons one human label counts for. */
-      human_weight: z.number().min(0).default(3),
-      /** Comparisons one AI verdict of confidence 1 counts for. */
-      ai_weight: z.number().min(0).default(1),
-      /** Log-strength bonus per e-fold of sources that wrote the same answer. */
-      agreement: z.number().min(0).default(0.5),
-    })
-    .default({ strength: 4, belief: 0.75, decay: 0.5, human_weight: 3, ai_weight: 1, agreement: 0.5 }),
-  pairs: z
-    .strictObject({
-      max_per_prompt: z.number().int().min(1).default(4),
-      /** Upper bound of a pair's weight (a human-decided pair gets it). */
-      max_weight: z.number().min(1).default(2),
-      /** Final confidence at or above which a judge-backed chosen response counts as verified (NLL anchor). */
-      anchor_confidence: z.number().min(0).max(1).default(0.9),
-      /** Include human responses in the pool (ablation switch). */
-      use_human: z.boolean().default(true),
-      /**
-       * 'tso': calibrated-prior pair selection with correction (the method). 'best-matrix': one pair per
-       * prompt whose chosen side is the best matrix answer by configured tier (the sft-distill baseline).
-       */
-      strategy: z.enum(['tso', 'best-matrix']).default('tso'),
-      /** Scale pair weights by the final confidence (false: every weight is 1; ablation). */
-      scale: z.boolean().default(true),
-    })
-    .default({
-      max_per_prompt: 4,
-      max_weight: 2,
-      anchor_confidence: 0.9,
-      use_human: true,
-      strategy: 'tso',
-      scale: true,
-    }),
-  loss: z
-    .strictObject({
-      name: z.enum(LOSS_NAMES as unknown as [string, ...string[]]).default('dual-clip'),
-      beta: z.number().gt(0).default(0.1),
-      /**
-       * Dual-clip bounds c_w, c_l in `clip_units`. per-token (default): nats of mean per-token
-       * log-ratio log(πθ/π_ref)/|y|; the chosen side stops being pushed up above +c_w, the rejected
-       * side stops being pushed down below −c_l. sequence: bounds on the reward β·Σ log(πθ/π_ref).
-       */
-      clip_chosen: z.number().gt(0).default(CLIP_DEFAULTS.chosen),
-      clip_rejected: z.number().gt(0).default(CLIP_DEFAULTS.rejected),
-      clip_units: z.enum(CLIP_UNITS as unknown as [string, ...string[]]).default('per-token'),
-      /** Weight of an NLL anchor on the verified (anchor) chosen responses (0 = the pure loss). */
-      sft_weight: z.number().min(0).default(0),
-    })
-    .default({
-      name: 'dual-clip',
-      beta: 0.1,
-      clip_chosen: CLIP_DEFAULTS.chosen,
-      clip_rejected: CLIP_DEFAULTS.rejected,
-      clip_units: 'per-token',
-      sft_weight: 0,
-    }),
-  optimizer: z
-    .strictObject({
-      lr: z.number().gt(0).default(3e-4),
-      weight_decay: z.number().min(0).default(0),
-      clip_norm: z.number().min(0).default(1),
-      /** Linear lr warm-up over the first N optimizer steps of the run (0 = none). */
-      warmup_steps: z.number().int().min(0).default(0),
-    })
-    .default({ lr: 3e-4, weight_decay: 0, clip_norm: 1, warmup_steps: 0 }),
-  /** 'iterative': reference ← policy after every mini-batch (TSO). 'fixed': the reference never moves. */
-  reference: z.enum(['iterative', 'fixed']).default('iterative'),
-  /** 'online': pairs are rebuilt every mini-batch. 'offline': built once from the initial policy. */
-  pairs_mode: z.enum(['online', 'offline']).default('online'),
-  eval: z
-    .strictObject({
-      max_new_tokens: z.number().int().min(1).default(16),
-      every: z.number().int().min(1).default(1),
-    })
-    .default({ max_new_tokens: 16, every: 1 }),
-});
+export const RunConfigSchema = z
+  .strictObject({
+    run_id: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
+      .default('demo'),
+    seed: z.number().int().min(0).default(0),
+    task: TaskConfigSchema,
+    minibatches: z.number().int().min(1).default(8),
+    minibatch_prompts: z.number().int().min(1).default(64),
+    epochs: z.number().int().min(1).default(2),
+    /** Pairs per optimizer step, split across the policy replicas. */
+    train_batch_pairs: z.number().int().min(1).default(32),
+    /**
+     * When set: exactly this many optimizer steps per mini-batch (batches drawn by cycling seeded
+     * reshuffles of the pairs; `epochs` is then ignored), so every variant takes the same number of steps.
+     */
+    steps_per_minibatch: z.number().int().min(1).optional(),
+    /** Samples each generator node draws per prompt. */
+    samples_per_node: z.number().int().min(0).default(1),
+    /** Samples the current policy draws per prompt. */
+    policy_samples: z.number().int().min(0).default(2),
+    sampling: Sampling.default({ temperature: 1, top_k: 0, top_p: 1, max_new_tokens: 16 }),
+    judge_required: z.boolean().default(true),
+    correction: z
+      .strictObject({
+        mode: z.enum(['none', 'ai', 'ai+human']).default('ai+human'),
+        /** Combined (prior + judge) confidence at or above which a pair is decided without a human. */
+        threshold: z.number().gt(0.5).lt(1).default(0.7),
+        /** What an unresolved dispute becomes (src/tso/correction.ts). */
+        fallback: z.enum(['posterior', 'drop', 'trust-ai', 'trust-prior']).default('posterior'),
+        /** κ: weight of the judge's log-odds against the prior's. */
+        judge_weight: z.number().min(0).default(1),
+        human: Human.default({ source: 'oracle', budget_per_iteration: 16 }),
+      })
+      .default({
+        mode: 'ai+human',
+        threshold: 0.7,
+        fallback: 'posterior',
+        judge_weight: 1,
+        human: { source: 'oracle', budget_per_iteration: 16 },
+      }),
+    /** The calibrated prior (src/tso/calibrated-prior.ts): Bradley–Terry over sources, per category. */
+    prior: z
+      .strictObject({
+        /** Pseudo-comparisons per pair of configured tiers. */
+        strength: z.number().min(0).default(4),
+        /** Share of them the better-tiered source wins. */
+        belief: z.number().min(0.5).lt(1).default(0.75),
+        /** Multiplier of observed evidence at each new mini-batch. */
+        decay: z.number().min(0).max(1).default(0.5),
+        /** Comparisons one human label counts for. */
+        human_weight: z.number().min(0).default(3),
+        /** Comparisons one AI verdict of confidence 1 counts for. */
+        ai_weight: z.number().min(0).default(1),
+        /** Log-strength bonus per e-fold of sources that wrote the same answer. */
+        agreement: z.number().min(0).default(0.5),
+      })
+      .default({ strength: 4, belief: 0.75, decay: 0.5, human_weight: 3, ai_weight: 1, agreement: 0.5 }),
+    pairs: z
+      .strictObject({
+        max_per_prompt: z.number().int().min(1).default(4),
+        /** Upper bound of a pair's weight (a human-decided pair gets it). */
+        max_weight: z.number().min(1).default(2),
+        /** Final confidence at or above which a judge-backed chosen response counts as verified (NLL anchor). */
+        anchor_confidence: z.number().min(0).max(1).default(0.9),
+        /** Include human responses in the pool (ablation switch). */
+        use_human: z.boolean().default(true),
+        /**
+         * 'tso': calibrated-prior pair selection with correction (the method). 'best-matrix': one pair per
+         * prompt whose chosen side is the best matrix answer by configured tier (the sft-distill baseline).
+         */
+        strategy: z.enum(['tso', 'best-matrix']).default('tso'),
+        /** Scale pair weights by the final confidence (false: every weight is 1; ablation). */
+        scale: z.boolean().default(true),
+      })
+      .default({
+        max_per_prompt: 4,
+        max_weight: 2,
+        anchor_confidence: 0.9,
+        use_human: true,
+        strategy: 'tso',
+        scale: true,
+      }),
+    loss: z
+      .strictObject({
+        name: z.enum(LOSS_NAMES as unknown as [string, ...string[]]).default('dual-clip'),
+        beta: z.number().gt(0).default(0.1),
+        /**
+         * Dual-clip bounds c_w, c_l in `clip_units`. per-token (default): nats of mean per-token
+         * log-ratio log(πθ/π_ref)/|y|; the chosen side stops being pushed up above +c_w, the rejected
+         * side stops being pushed down below −c_l. sequence: bounds on the reward β·Σ log(πθ/π_ref).
+         */
+        clip_chosen: z.number().gt(0).default(CLIP_DEFAULTS.chosen),
+        clip_rejected: z.number().gt(0).default(CLIP_DEFAULTS.rejected),
+        clip_units: z.enum(CLIP_UNITS as unknown as [string, ...string[]]).default('per-token'),
+        /** Weight of an NLL anchor on the verified (anchor) chosen responses (0 = the pure loss). */
+        sft_weight: z.number().min(0).default(0),
+      })
+      .default({
+        name: 'dual-clip',
+        beta: 0.1,
+        clip_chosen: CLIP_DEFAULTS.chosen,
+        clip_rejected: CLIP_DEFAULTS.rejected,
+        clip_units: 'per-token',
+        sft_weight: 0,
+      }),
+    optimizer: z
+      .strictObject({
+        lr: z.number().gt(0).default(3e-4),
+        weight_decay: z.number().min(0).default(0),
+        clip_norm: z.number().min(0).default(1),
+        /** Linear lr warm-up over the first N optimizer steps of the run (0 = none). */
+        warmup_steps: z.number().int().min(0).default(0),
+      })
+      .default({ lr: 3e-4, weight_decay: 0, clip_norm: 1, warmup_steps: 0 }),
+    /** 'iterative': reference ← policy after every mini-batch (TSO). 'fixed': the reference never moves. */
+    reference: z.enum(['iterative', 'fixed']).default('iterative'),
+    /** 'online': pairs are rebuilt every mini-batch. 'offline': built once from the initial policy. */
+    pairs_mode: z.enum(['online', 'offline']).default('online'),
+    eval: z
+      .strictObject({
+        max_new_tokens: z.number().int().min(1).default(16),
+        every: z.number().int().min(1).default(1),
+      })
+      .default({ max_new_tokens: 16, every: 1 }),
+  })
+  // The simulated human answers from the gold scorer: a task without one cannot have it.
+  .superRefine((c, ctx) => {
+    const h = c.correction;
+    if (h.mode === 'ai+human' && h.human.source === 'oracle' && !mayHaveGold(c.task))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['correction', 'human', 'source'],
+        message: `"oracle" needs the task's gold scorer, and task.gold is "none" (use queue or none)`,
+      });
+  });
 
 export type RunConfig = z.infer<typeof RunConfigSchema>;

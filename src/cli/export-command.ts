@@ -1,0 +1,39 @@
+// `tso export RUN_DIR --format trl | trl-conversational | jsonl [--out FILE] [--overwrite]`: the run's
+// preference pairs for other trainers (src/export/preference-shapes.ts). Stdout without --out.
+import { Command, Option } from 'commander';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { readPairs } from '../data/formats.js';
+import { formatJsonl, writeJsonl } from '../data/jsonl.js';
+import { EXPORT_FORMATS, exportRow, type ExportFormat } from '../export/preference-shapes.js';
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function exportCommand(): Command {
+  return new Command('export')
+    .description("a run's pairs.jsonl as TRL preference rows (standard or conversational) or plain JSONL")
+    .argument('<run-dir>', 'the run directory (holds pairs.jsonl)')
+    .addOption(new Option('--format <f>', 'output shape').choices([...EXPORT_FORMATS]).default('trl'))
+    .option('--out <file>', 'write here instead of stdout')
+    .option('--overwrite', 'replace an existing --out file')
+    .action(async (runDir: string, o: { format: ExportFormat; out?: string; overwrite?: boolean }) => {
+      // Validated on the way in: a damaged pairs file is a file:line error, not a half-written export.
+      const pairs = await readPairs(join(runDir, 'pairs.jsonl'));
+      const rows = pairs.map((p) => exportRow(p, o.format));
+      if (!o.out) {
+        process.stdout.write(formatJsonl(rows));
+        return;
+      }
+      if (!o.overwrite && (await exists(o.out)))
+        throw new Error(`${o.out} exists; pass --overwrite to replace it`);
+      await writeJsonl(o.out, rows);
+      process.stderr.write(`exported ${rows.length} pairs (${o.format}) to ${o.out}\n`);
+    });
+}

@@ -1,0 +1,22 @@
+// The contexts (block sizes) of a cluster's tfjs models, read from their manifests: every task prompt
+// is checked against them when the run loads its task. Endpoint generators are left out: their
+// context is the server's business, and it refuses a prompt that does not fit.
+import path from 'node:path';
+import { loadConfigFile } from '../config/load-config.js';
+import { readManifest } from '../model/checkpoint.js';
+import type { ModelContext } from '../tso/loop/session.js';
+import { NodeConfigSchema } from './node/node-config.js';
+
+export async function modelContexts(
+  policyInit: string,
+  nodeFiles: readonly string[],
+): Promise<ModelContext[]> {
+  const dirs = new Map<string, string>([[path.basename(policyInit), policyInit]]);
+  for (const f of nodeFiles) {
+    const n = await loadConfigFile(f, NodeConfigSchema);
+    if (n.model && n.role !== 'judge') dirs.set(n.model_name ?? path.basename(n.model), n.model);
+  }
+  const out: ModelContext[] = [];
+  for (const [name, dir] of dirs) out.push({ name, blockSize: (await readManifest(dir)).config.blockSize });
+  return out;
+}
