@@ -4,8 +4,15 @@ import { Command, Option } from 'commander';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readPairs } from '../data/formats.js';
-import { formatJsonl, writeJsonl } from '../data/jsonl.js';
-import { EXPORT_FORMATS, exportRow, type ExportFormat } from '../export/preference-shapes.js';
+import { z } from 'zod';
+import { formatJsonl, readJsonl, writeJsonl } from '../data/jsonl.js';
+import {
+  EXPORT_FORMATS,
+  exportRow,
+  type Conversations,
+  type ExportFormat,
+} from '../export/preference-shapes.js';
+import { ChatMessageSchema } from '../tasks/chat-render.js';
 
 async function exists(file: string): Promise<boolean> {
   try {
@@ -14,6 +21,16 @@ async function exists(file: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+const TrainRowSchema = z.looseObject({ prompt: z.string(), messages: z.array(ChatMessageSchema).optional() });
+
+/** Prompt text → its conversation, from the run's data/train.jsonl (absent in older runs: none). */
+async function runConversations(runDir: string): Promise<Conversations> {
+  const file = join(runDir, 'data', 'train.jsonl');
+  if (!(await exists(file))) return new Map();
+  const rows = await readJsonl(file, TrainRowSchema);
+  return new Map(rows.flatMap((r) => (r.messages ? [[r.prompt, r.messages] as const] : [])));
 }
 
 export function exportCommand(): Command {
@@ -26,7 +43,8 @@ export function exportCommand(): Command {
     .action(async (runDir: string, o: { format: ExportFormat; out?: string; overwrite?: boolean }) => {
       // Validated on the way in: a damaged pairs file is a file:line error, not a half-written export.
       const pairs = await readPairs(join(runDir, 'pairs.jsonl'));
-      const rows = pairs.map((p) => exportRow(p, o.format));
+      const conversations = await runConversations(runDir);
+      const rows = pairs.map((p) => exportRow(p, o.format, conversations));
       if (!o.out) {
         process.stdout.write(formatJsonl(rows));
         return;

@@ -8,9 +8,12 @@ export const EXPORT_FORMATS = ['trl', 'trl-conversational', 'jsonl'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface Message {
-  role: 'user' | 'assistant';
+  role: 'system' | 'user' | 'assistant';
   content: string;
 }
+
+/** The conversation of a prompt when the task gave one (RUN_DIR/data/train.jsonl `messages`). */
+export type Conversations = ReadonlyMap<string, readonly Message[]>;
 
 export interface TrlRow {
   prompt: string;
@@ -43,17 +46,19 @@ export function toTrl(p: PreferencePair): TrlRow {
   return { prompt: p.prompt, chosen: p.chosen, rejected: p.rejected, ...side(p) };
 }
 
-export function toTrlConversational(p: PreferencePair): TrlConversationalRow {
+/** The prompt as its original conversation when known, else as one user message. */
+export function toTrlConversational(p: PreferencePair, conversations?: Conversations): TrlConversationalRow {
+  const known = conversations?.get(p.prompt);
   return {
-    prompt: [{ role: 'user', content: p.prompt }],
+    prompt: known ? known.map((m) => ({ ...m })) : [{ role: 'user', content: p.prompt }],
     chosen: [{ role: 'assistant', content: p.chosen }],
     rejected: [{ role: 'assistant', content: p.rejected }],
     ...side(p),
   };
 }
 
-export function exportRow(p: PreferencePair, format: ExportFormat): object {
+export function exportRow(p: PreferencePair, format: ExportFormat, conversations?: Conversations): object {
   if (format === 'trl') return toTrl(p);
-  if (format === 'trl-conversational') return toTrlConversational(p);
+  if (format === 'trl-conversational') return toTrlConversational(p, conversations);
   return p;
 }

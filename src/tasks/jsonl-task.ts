@@ -6,7 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DataError, type DataProblem } from '../data/errors.js';
 import { readJsonl, readJsonlLines } from '../data/jsonl.js';
-import { ChatMessageSchema, renderChat } from './chat-render.js';
+import { ChatMessageSchema, chatRenderer, type ChatMessage, type ChatRenderer } from './chat-render.js';
 import type { HeldoutItem, PromptOrigin, Task, TaskPrompt } from './task.js';
 
 export const GOLD_MODES = ['exact', 'normalized', 'none'] as const;
@@ -24,6 +24,8 @@ export interface JsonlTaskOptions {
   train: string;
   heldout: string;
   gold: GoldMode;
+  /** Jinja template rendering conversational prompts (default: chat-render.ts). */
+  chat_template?: string;
 }
 
 interface Row {
@@ -32,6 +34,7 @@ interface Row {
   answer?: string;
   human_response?: string;
   category?: string;
+  messages?: ChatMessage[];
   line: number;
 }
 
@@ -45,19 +48,20 @@ export function answerScorer(mode: GoldMode): ((response: string, answer: string
 }
 
 /** Reads and checks one file: every row valid (all bad lines reported), no prompt twice. */
-async function readRows(file: string, needAnswer: boolean): Promise<Row[]> {
+async function readRows(file: string, needAnswer: boolean, render: ChatRenderer): Promise<Row[]> {
   await readJsonl(file, TaskRowSchema); // all-or-nothing: every bad line in one DataError
   const rows: Row[] = [];
   const problems: DataProblem[] = [];
   const seen = new Map<string, number>();
   for await (const { line, value } of readJsonlLines(file, TaskRowSchema)) {
-    const prompt = typeof value.prompt === 'string' ? value.prompt : renderChat(value.prompt);
+    const prompt = typeof value.prompt === 'string' ? value.prompt : render(value.prompt);
     const first = seen.get(prompt);
     if (first !== undefined) problems.push({ line, reason: `prompt repeats line ${first}` });
     else if (needAnswer && value.answer === undefined)
       problems.push({ line, reason: "answer: required by the task's gold scorer (task.gold)" });
     seen.set(prompt, first ?? line);
-    rows.push({ ...value, prompt, line });
+    const messages = typeof value.prompt === 'string' ? undefined : value.prompt;
+    rows.push({ ...value, prompt, line, ...(messages ? { messages } : {}) });
   }
   if (problems.length > 0) throw DataError.fromProblems(file, problems);
   return rows;
@@ -65,8 +69,9 @@ async function readRows(file: string, needAnswer: boolean): Promise<Row[]> {
 
 export async function jsonlTask(o: JsonlTaskOptions): Promise<Task> {
   const score = answerScorer(o.gold);
-  const train = await readRows(o.train, false);
-  const heldout = await readRows(o.heldout, score !== undefined);
+  const render = chatRenderer(o.chat_template, 'task.chat_template');
+  const train = await readRows(o.train, false, render);
+  const heldout = await readRows(o.heldout, score !== undefined, render);
   const byPrompt = new Map<string, Row & { file: string }>();
   for (const r of train) byPrompt.set(r.prompt, { ...r, file: o.train });
   // A held-out row's answer and category win: evaluation is what they are for.
@@ -79,6 +84,7 @@ export async function jsonlTask(o: JsonlTaskOptions): Promise<Task> {
           const p: TaskPrompt = { id: r.id ?? `p${i}`, prompt: r.prompt };
           if (r.human_response !== undefined) p.human_response = r.human_response;
           if (r.category !== undefined) p.category = r.category;
+          if (r.messages !== undefined) p.messages = r.messages;
           return p;
         }),
       ),

@@ -25,6 +25,8 @@ export const JsonlTaskSchema = z.strictObject({
   train: z.string().min(1),
   heldout: z.string().min(1),
   gold: z.enum(GOLD_MODES).default('none'),
+  /** Jinja chat template for conversational prompts (sees `messages`); default: src/tasks/chat-render.ts. */
+  chat_template: z.string().min(1).optional(),
   too_long: TooLong,
 });
 

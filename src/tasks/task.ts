@@ -13,6 +13,8 @@ export interface TaskPrompt {
   /** A human-written response, joins the candidate pool. */
   human_response?: string;
   category?: string;
+  /** The conversation a rendered prompt came from (TRL's conversational shape), kept for export. */
+  messages?: { role: 'system' | 'user' | 'assistant'; content: string }[];
 }
 
 /** One held-out prompt; `answer` (when known) also gives the gold answer's log-probability metric. */

@@ -6,7 +6,8 @@ import { Rng } from '../../src/tso/rng.js';
 
 export interface ToyRow {
   id: string;
-  prompt: string;
+  /** A string, or (conversational rows) TRL's message list. */
+  prompt: string | { role: string; content: string }[];
   answer?: string;
   human_response?: string;
   category: string;
@@ -17,14 +18,29 @@ function word(rng: Rng): string {
   return Array.from({ length: n }, () => String.fromCharCode(97 + rng.below(26))).join('');
 }
 
-/** `n` rows from `seed`; every third row carries a human response when `human` is set. */
-export function toyRows(seed: string, n: number, o: { answers: boolean; human?: boolean }): ToyRow[] {
+/**
+ * `n` rows from `seed`; every third row carries a human response when `human` is set; with
+ * `conversational`, every fourth row's prompt is a (system, user) message list.
+ */
+export function toyRows(
+  seed: string,
+  n: number,
+  o: { answers: boolean; human?: boolean; conversational?: boolean },
+): ToyRow[] {
   const rng = Rng.fromSeed(seed);
   return Array.from({ length: n }, (_, i) => {
     const w = `${word(rng)}${i}`;
     const category = i % 2 === 0 ? 'copy' : 'upper';
     const answer = category === 'copy' ? w : w.toUpperCase();
-    const row: ToyRow = { id: `${seed}-${i}`, prompt: `${category}: ${w}`, category };
+    const text = `${category}: ${w}`;
+    const prompt =
+      o.conversational && i % 4 === 1
+        ? [
+            { role: 'system', content: 'x' },
+            { role: 'user', content: text },
+          ]
+        : text;
+    const row: ToyRow = { id: `${seed}-${i}`, prompt, category };
     if (o.answers) row.answer = answer;
     if (o.human && i % 3 === 0) row.human_response = answer;
     return row;

@@ -47,7 +47,11 @@ describe('a JSONL task (copy / upper) through tso cluster, export and ablate', (
 
   beforeAll(async () => {
     fx = await makeFixture({ policies: 1, generators: GENERATORS });
-    const train = writeRows(fx.root, 'toy-train.jsonl', toyRows('train', 32, { answers: true, human: true }));
+    const train = writeRows(
+      fx.root,
+      'toy-train.jsonl',
+      toyRows('train', 32, { answers: true, human: true, conversational: true }),
+    );
     heldout = toyRows('heldout', 12, { answers: true });
     const held = writeRows(fx.root, 'toy-heldout.jsonl', heldout);
     const cfg = parse(readFileSync(fx.clusterConfig, 'utf8')) as { run: Record<string, unknown> };
@@ -107,12 +111,24 @@ describe('a JSONL task (copy / upper) through tso cluster, export and ablate', (
       'trl-conv.jsonl',
     );
     expect(rowsConv).toHaveLength(pairs.length);
+    // A conversational task row keeps its conversation (system + user); others are one user message.
+    const conversations = new Map(
+      readJsonl<{ prompt: string; messages?: Msg[] }>(fx.runDir, 'data/train.jsonl').map((r) => [
+        r.prompt,
+        r.messages,
+      ]),
+    );
+    let kept = 0;
     rowsConv.forEach((row, i) => {
-      expect(row.prompt).toEqual([{ role: 'user', content: pairs[i].prompt }]);
+      const messages = conversations.get(pairs[i].prompt);
+      if (messages) kept++;
+      expect(row.prompt).toEqual(messages ?? [{ role: 'user', content: pairs[i].prompt }]);
       expect(row.chosen).toEqual([{ role: 'assistant', content: pairs[i].chosen }]);
       expect(row.rejected).toEqual([{ role: 'assistant', content: pairs[i].rejected }]);
       expect(row.lineage).toEqual(pairs[i].lineage);
     });
+    expect(kept).toBeGreaterThan(0);
+    expect([...conversations.keys()].some((p) => p.startsWith('system: x\nuser: '))).toBe(true);
     // An existing --out is never overwritten without --overwrite.
     const again = await runTsoCommand(['export', fx.runDir, '--format', 'trl', '--out', conv], 60_000);
     expect(again.code).not.toBe(0);

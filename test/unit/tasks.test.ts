@@ -81,6 +81,33 @@ describe('jsonl task', () => {
       loadTask({ kind: 'jsonl', train: TRAIN, heldout: noAnswer, gold: 'exact', too_long: 'error' }),
     ).rejects.toThrow(`${noAnswer}:2: answer: required`);
   });
+
+  it('renders conversational prompts with a configured Jinja chat template', async () => {
+    const chat_template = '{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}';
+    const t = await loadTask({
+      kind: 'jsonl',
+      train: TRAIN,
+      heldout: HELD,
+      gold: 'none',
+      chat_template,
+      too_long: 'error',
+    });
+    expect((await t.train(0)).map((p) => p.prompt)).toEqual([
+      'copy: ab',
+      '<user>upper: ab',
+      '<system>be brief<user>hi',
+    ]);
+    await expect(
+      loadTask({
+        kind: 'jsonl',
+        train: TRAIN,
+        heldout: HELD,
+        gold: 'none',
+        chat_template: '{% for %}',
+        too_long: 'error',
+      }),
+    ).rejects.toThrow(/task\.chat_template: not a valid Jinja template/);
+  });
 });
 
 describe('module task', () => {
