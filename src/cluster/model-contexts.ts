@@ -4,7 +4,10 @@
 import path from 'node:path';
 import { loadConfigFile } from '../config/load-config.js';
 import { readManifest } from '../model/checkpoint.js';
+import { loadTask } from '../tasks/load-task.js';
+import { fitPrompts } from '../tso/loop/prompt-fit.js';
 import type { ModelContext } from '../tso/loop/session.js';
+import type { ClusterConfig } from './cluster-config.js';
 import { NodeConfigSchema } from './node/node-config.js';
 
 export async function modelContexts(
@@ -19,4 +22,15 @@ export async function modelContexts(
   const out: ModelContext[] = [];
   for (const [name, dir] of dirs) out.push({ name, blockSize: (await readManifest(dir)).config.blockSize });
   return out;
+}
+
+/**
+ * Loads the run's task and checks its prompts against the cluster's models before anything starts, so
+ * a bad task file or a prompt that does not fit fails in seconds (the coordinator checks again).
+ */
+export async function checkTaskFits(cfg: ClusterConfig): Promise<void> {
+  const task = await loadTask(cfg.run.task);
+  const fit = fitPrompts(task, await modelContexts(cfg.policy_init, cfg.nodes), cfg.run.task.too_long);
+  fit.keep(await task.train(cfg.run.seed));
+  fit.keep(await task.heldout());
 }

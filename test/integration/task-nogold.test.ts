@@ -104,5 +104,19 @@ describe('a JSONL task without gold', () => {
     const data = await prepareData(withLong('skip'), dir, contexts);
     expect(data.train).toHaveLength(3);
     expect(data.summary.skipped_too_long).toBe(1);
-  });
+    // Through the CLI: `tso cluster` refuses it before starting any process.
+    const cluster = parse(readFileSync(fx.clusterConfig, 'utf8')) as { run: Record<string, unknown> };
+    cluster.run = { ...cluster.run, task: withLong('error').task, correction: { human: { source: 'none' } } };
+    const file = join(fx.root, 'too-long.yaml');
+    writeFileSync(file, stringify(cluster));
+    const r = await runTsoCommand(
+      ['cluster', '--config', file, '--run-dir', join(fx.root, 'never-long')],
+      60_000,
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(
+      `${long}:3: prompt is ${tokens} tokens, model policy has context ${TINY.blockSize}`,
+    );
+    expect(r.stdout).not.toMatch(/started nats-server/);
+  }, 90_000);
 });

@@ -14,6 +14,7 @@ import { loadConfigFile, parseConfig } from '../../config/load-config.js';
 import { readCheckpoint } from '../../tso/loop/checkpoint-io.js';
 import { checkNewRunDir, RunDir } from '../../tso/loop/run-dir.js';
 import { ClusterConfigSchema, type ClusterConfig } from '../cluster-config.js';
+import { checkTaskFits } from '../model-contexts.js';
 import { pipeWithPrefix } from './child-logs.js';
 import { EXIT_WITH_PARENT_ENV } from './exit-with-parent.js';
 import { childNodeName, clusterNats, loadPrincipals, type ClusterNats } from './cluster-nats.js';
@@ -65,6 +66,7 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
   const runDir = o.resumeDir ?? runDirOf(cfg, o.runDir);
   if (o.resumeDir) await readCheckpoint(new RunDir(o.resumeDir));
   else await checkNewRunDir(runDir, o.overwrite ?? false);
+  await checkTaskFits(cfg);
   const principals = await loadPrincipals(cfg);
   const tls = await clusterTls(cfg, principals, out);
   let bus: ClusterNats;
