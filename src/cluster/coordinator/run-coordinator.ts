@@ -145,7 +145,7 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
     // A fresh run starts every replica from replica 0's weights; a resumed one restores the checkpoint.
     if (o.resumeDir) port.configure(adamw);
     else await port.start(adamw);
-    const data = await prepareData(runCfg, dir, await modelContexts(cfg.policy_init, cfg.nodes));
+    const data = await prepareData(runCfg, dir, await modelContexts(cfg.policy_init, cfg.nodes, false));
     const hooks = await modelHooks(runCfg, data, cfg.policy_init, port.judge());
     const human = humanSource(runCfg, dir, data.task);
     const printer = progressPrinter();
