@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { runClusterLogged } from '../test/helpers/cluster-run.js';
-import { goldScore } from '../src/tso/task/gold.js';
+import { goldScore } from '../src/tasks/demo/gold.js';
 
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

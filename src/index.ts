@@ -63,3 +63,6 @@ export type {
 export { OpenAIHttpError } from './http/openai-errors.js';
 export { startServe } from './serve/serve-server.js';
 export type { ServeOptions, ServeHandle } from './serve/serve-server.js';
+export type { HeldoutItem, Task, TaskPrompt } from './tasks/task.js';
+export { loadTask } from './tasks/load-task.js';
+export { demoTask } from './tasks/demo/demo-task.js';

@@ -12,7 +12,8 @@ import { OracleJudge } from '../judges/oracle-judge.js';
 import { readCellMetrics, type CellResult } from '../tso/ablation/cell.js';
 import { cellRunConfig, variantByKey } from '../tso/ablation/variants.js';
 import { NodeConfigSchema } from '../cluster/node/node-config.js';
-import { RunConfigSchema } from '../tso/loop/run-config.js';
+import { RunConfigSchema, type RunConfig } from '../tso/loop/run-config.js';
+import { loadTask } from '../tasks/load-task.js';
 import { nonNegIntArg } from './options.js';
 
 async function assertEmptyDir(dir: string): Promise<void> {
@@ -35,6 +36,14 @@ async function matrixSize(nodeFiles: readonly string[]): Promise<number> {
   return models.size;
 }
 
+/** The gold-scorer upper bound of the oracle-labels variant: the run task's gold, which it must have. */
+async function oracleJudgeOf(run: RunConfig): Promise<OracleJudge> {
+  const task = await loadTask(run.task);
+  if (!task.gold)
+    throw new Error(`task ${task.name} has no gold scorer: the oracle-labels variant needs one`);
+  return new OracleJudge(task.gold);
+}
+
 export function ablateCellCommand(): Command {
   return new Command('ablate-cell')
     .description('internal: one (variant, seed) cell of `tso ablate`; prints one JSON result line')
@@ -52,11 +61,12 @@ export function ablateCellCommand(): Command {
         `run config of variant ${variant.key}`,
       );
       await assertEmptyDir(o.out);
+      const judge = variant.oracleJudge ? await oracleJudgeOf(run) : undefined;
       await initBackend('auto');
       const report = await runLocal(cfg, {
         runDir: o.out,
         run,
-        judge: variant.oracleJudge ? new OracleJudge() : undefined,
+        judge,
       });
       const result: CellResult = {
         variant: variant.key,

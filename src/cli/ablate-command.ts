@@ -8,6 +8,7 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ClusterConfigSchema } from '../cluster/cluster-config.js';
 import { loadConfigFile } from '../config/load-config.js';
+import { mayHaveGold } from '../tasks/task-config.js';
 import { curvesSvg } from '../tso/ablation/curves.js';
 import { killRunningCells, runCells, type CellOutcome, type CellSpec } from '../tso/ablation/run-cells.js';
 import { DEFAULT_SEED_COUNT, parseSeeds } from '../tso/ablation/seeds.js';
@@ -65,6 +66,9 @@ export function ablateCommand(): Command {
     .option('--json', 'print one JSON object on stdout instead of the table (the table is still saved)')
     .action(async (o: AblateOptions) => {
       const cfg = await loadConfigFile(o.config, ClusterConfigSchema);
+      // The tables compare variants by held-out gold metrics: a task without gold has none to compare.
+      if (!mayHaveGold(cfg.run.task))
+        throw new Error(`${o.config}: run.task.gold: tso ablate needs a task with a gold scorer, got "none"`);
       const variants = selectVariants(o.only);
       const seeds = parseSeeds(o.seeds, cfg.run.seed);
       const jobs = o.jobs ?? availableParallelism();

@@ -4,7 +4,7 @@ import { initBackend } from '../backend/select-backend.js';
 import { loadModel } from '../model/checkpoint.js';
 import type { GPT } from '../model/gpt.js';
 import { evaluatePolicy, metricsOnly } from '../tso/evaluate.js';
-import { TASK_KINDS, heldoutPrompts, type TaskKind } from '../tso/task/index.js';
+import { TASK_KINDS, demoTask, heldoutPrompts, type TaskKind } from '../tasks/demo/index.js';
 import { backendOption, intArg, nonNegIntArg } from './options.js';
 
 function kindsArg(v: string): TaskKind[] {
@@ -46,6 +46,7 @@ export function evalCommand(): Command {
           batchSize: o.batchSize,
           baseline,
           seed: o.seed,
+          task: demoTask(),
         });
         const out = {
           model: o.model,

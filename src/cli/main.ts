@@ -6,6 +6,7 @@ import { ablateCommand } from './ablate-command.js';
 import { benchCommand } from './bench-command.js';
 import { demoCommand } from './demo-command.js';
 import { evalCommand } from './eval-command.js';
+import { exportCommand } from './export-command.js';
 import { pretrainCommand } from './pretrain-command.js';
 import { serveCommand } from './serve-command.js';
 import { clusterCommand, resumeCommand } from './cluster-command.js';
@@ -22,7 +23,7 @@ const program = new Command('tso')
   .hook('preAction', (_program, action) => {
     // Actors and runs log at info level; one-shot commands only show warnings (TSO_LOG_LEVEL overrides).
     if (
-      ['status', 'generate', 'bench', 'eval', 'ablate', 'ablate-cell', 'pretrain', 'ui'].includes(
+      ['status', 'generate', 'bench', 'eval', 'ablate', 'ablate-cell', 'pretrain', 'ui', 'export'].includes(
         action.name(),
       )
     )
@@ -43,6 +44,7 @@ program.addCommand(pretrainCommand());
 program.addCommand(evalCommand());
 program.addCommand(serveCommand());
 program.addCommand(uiCommand());
+program.addCommand(exportCommand());
 
 try {
   await program.parseAsync(process.argv);

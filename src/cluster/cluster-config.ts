@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { RunConfigSchema } from '../tso/loop/run-config.js';
 import { GrpcTlsSchema } from './grpc-tls.js';
+import { ServeEntrySchema } from './launcher/cluster-serve.js';
 import { NatsSettingSchema } from './nats-setting.js';
 
 const Token = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'use 1-128 of [A-Za-z0-9_-]');
@@ -20,6 +21,8 @@ export const ClusterConfigSchema = z.strictObject({
    * makes a run CA and a certificate per process (mTLS), except on an open bus (`nats:` a plain URL).
    */
   grpc_tls: GrpcTlsSchema.optional(),
+  /** Models `tso cluster` serves over HTTP for endpoint generators (launcher/cluster-serve.ts). */
+  serve: z.array(ServeEntrySchema).default([]),
   /** Node configs (paths relative to the repository root or absolute), one OS process each. */
   nodes: z.array(z.string()).default([]),
   /** Judge node ids whose verdicts count, preferred first; default: any live judge (lowest id first). */

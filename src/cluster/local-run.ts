@@ -12,6 +12,7 @@ import { optimizerOptionsOf } from '../tso/loop/train-pairs.js';
 import { writeReport, type NodeSummary, type Report } from '../tso/loop/report.js';
 import { humanSource, modelHooks, prepareData, progressPrinter } from '../tso/loop/session.js';
 import type { ClusterConfig } from './cluster-config.js';
+import { modelContexts } from './model-contexts.js';
 import {
   checkNodeConfig,
   NodeConfigSchema,
@@ -74,9 +75,9 @@ export async function runLocal(cfg: ClusterConfig, o: LocalRunOptions): Promise<
     policyName: policyNode.model_name ?? policyNode.model.split('/').pop(),
     generateBatch: policyNode.generate_batch,
   });
-  const data = await prepareData(run, dir);
-  const hooks = await modelHooks(run, data, cfg.policy_init);
-  const human = humanSource(run, dir);
+  const data = await prepareData(run, dir, await modelContexts(cfg.policy_init, cfg.nodes));
+  const hooks = await modelHooks(run, data, cfg.policy_init, judge);
+  const human = humanSource(run, dir, data.task);
   try {
     const result = await runTso(
       port,
@@ -110,6 +111,7 @@ export async function runLocal(cfg: ClusterConfig, o: LocalRunOptions): Promise<
       nodes: summary,
       wall_s: (performance.now() - t0) / 1000,
       human_source: human.label,
+      task: data.summary,
       resumed: o.resume ?? false,
     });
   } finally {

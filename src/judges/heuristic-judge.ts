@@ -20,10 +20,10 @@
 //    (default 0.15), keeping its confidence, i.e. the judge is confidently wrong. Ties are never
 //    flipped. The coin is a hash of (seed, prompt, a, b): the same question always gets the same
 //    answer regardless of call order, and the two orders of a pair get independent coins.
-// Prompts outside the task grammar get "tie, confidence 0" (no opinion), never an exception.
+// The checks come from the task (Task.plausibility); a prompt they have no opinion on (outside the
+// task grammar) gets "tie, confidence 0", never an exception.
 import { hashUnit } from '../tso/rng.js';
-import { ADD_MAX, parseTaskPrompt } from '../tso/task/grammar.js';
-import type { ParsedPrompt } from '../tso/task/grammar.js';
+import type { Task } from '../tasks/task.js';
 import type { Judge, Verdict, Winner } from './types.js';
 
 export const DEFAULT_JUDGE_ERROR_RATE = 0.15;
@@ -35,58 +35,8 @@ export interface HeuristicJudgeOptions {
   errorRate?: number;
   /** Confidence of a verdict decided by the length bias alone, in [0, 1]. */
   lengthBiasConfidence?: number;
-}
-
-const sortedCopy = (xs: readonly string[]): string => [...xs].sort().join('');
-
-function sortChecks(digits: readonly number[], r: string): boolean[] {
-  const tokens = r.split(/\s+/).filter((t) => t.length > 0);
-  const singleDigits = tokens.every((t) => /^[0-9]$/.test(t));
-  const values = tokens.map(Number);
-  return [
-    /^[0-9 ]+$/.test(r) && /[0-9]/.test(r),
-    /^[0-9]( [0-9])*$/.test(r),
-    tokens.length === digits.length,
-    singleDigits && sortedCopy(tokens) === sortedCopy(digits.map(String)),
-    singleDigits && tokens.length > 0 && values.every((v, i) => i === 0 || values[i - 1] <= v),
-  ];
-}
-
-function revChecks(letters: string, r: string): boolean[] {
-  const chars = Array.from(r);
-  return [
-    /^[a-z]+$/.test(r),
-    chars.length === letters.length,
-    sortedCopy(chars) === sortedCopy(Array.from(letters)),
-    chars.length > 0 && chars[0] === letters[letters.length - 1],
-    chars.length > 0 && chars[chars.length - 1] === letters[0],
-  ];
-}
-
-/** The largest possible sum: the top of the add range check. */
-const ADD_SUM_MAX = 2 * ADD_MAX;
-
-function addChecks(x: number, y: number, r: string): boolean[] {
-  const digitsOnly = /^[0-9]+$/.test(r);
-  const value = digitsOnly ? Number(r) : NaN;
-  return [
-    digitsOnly,
-    /^(0|[1-9][0-9]*)$/.test(r),
-    digitsOnly && value >= Math.max(x, y) && value <= ADD_SUM_MAX,
-    digitsOnly && value % 10 === (x + y) % 10,
-  ];
-}
-
-/** Share of the cheap checks that `response` (trimmed) passes for a parsed task prompt. */
-export function plausibility(parsed: ParsedPrompt, response: string): number {
-  const r = response.trim();
-  const checks =
-    parsed.kind === 'sort'
-      ? sortChecks(parsed.digits, r)
-      : parsed.kind === 'rev'
-        ? revChecks(parsed.letters, r)
-        : addChecks(parsed.x, parsed.y, r);
-  return checks.filter(Boolean).length / checks.length;
+  /** The task's cheap checks (the demo's: src/tasks/demo/plausibility.ts); without them: no opinion. */
+  task?: Pick<Task, 'plausibility'>;
 }
 
 function unitOption(value: number | undefined, fallback: number, what: string): number {
@@ -101,6 +51,7 @@ export class HeuristicJudge implements Judge {
   readonly seed: number | string;
   readonly errorRate: number;
   readonly lengthBiasConfidence: number;
+  private readonly plausibility: Task['plausibility'];
 
   constructor(options: HeuristicJudgeOptions = {}) {
     this.seed = options.seed ?? 0;
@@ -110,14 +61,15 @@ export class HeuristicJudge implements Judge {
       DEFAULT_LENGTH_BIAS_CONFIDENCE,
       'lengthBiasConfidence',
     );
+    this.plausibility = options.task?.plausibility;
   }
 
   /** Synchronous core of `compare` (the verdict depends only on the seed and the inputs). */
   judge(prompt: string, a: string, b: string): Verdict {
-    const parsed = parseTaskPrompt(prompt);
-    if (!parsed) return { winner: 'tie', confidence: 0, raw: 'heuristic: prompt outside the task grammar' };
-    const pa = plausibility(parsed, a);
-    const pb = plausibility(parsed, b);
+    const pa = this.plausibility?.(prompt, a);
+    const pb = this.plausibility?.(prompt, b);
+    if (pa === undefined || pb === undefined)
+      return { winner: 'tie', confidence: 0, raw: 'heuristic: prompt outside the task grammar' };
     const la = Array.from(a.trim()).length;
     const lb = Array.from(b.trim()).length;
     let winner: Winner;

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { parseConfig } from '../config/load-config.js';
 import type { Logger } from '../util/log.js';
+import { demoPlausibility } from '../tasks/demo/plausibility.js';
 import { HeuristicJudge } from './heuristic-judge.js';
 import { ModelJudge } from './model-judge.js';
 import { OpenAIJudge } from './openai-judge.js';
@@ -107,6 +108,8 @@ export async function makeJudge(config: unknown, options: MakeJudgeOptions = {})
         seed: c.seed,
         errorRate: c.error_rate,
         lengthBiasConfidence: c.length_bias_confidence,
+        // The heuristic judge is the demo's judge: its cheap checks are the demo task's.
+        task: { plausibility: demoPlausibility },
       });
     case 'model':
       return ModelJudge.fromDir(resolve(c.model_dir), {

@@ -1,8 +1,9 @@
-// Held-out evaluation of a policy on the demo task: greedy responses scored by the hidden gold scorer.
+// Held-out evaluation of a policy on the run's task: greedy responses scored by the task's gold scorer
+// (src/tasks/task.ts); a task without gold is judged against the baseline instead (judge-eval.ts).
 //
 // Metrics (all over the held-out prompts, greedy decoding unless stated):
-//   gold_reward           mean goldScore(prompt, response) (src/tso/task/gold.ts)
-//   exact_match           fraction of responses equal to the gold answer (after trimming)
+//   gold_reward           mean task.gold(prompt, response) over the prompts it scores
+//   exact_match           fraction of those responses with full gold score (1: the right answer)
 //   mean_length           mean response length in characters (Unicode code points)
 //   distinct_1/2          character-level distinct-n: distinct character n-grams over all responses
 //                         divided by the total number of character n-grams (0 when there are none).
@@ -13,32 +14,39 @@
 //                         log π(y|x) − log π_base(y|x) over the samples. Both log-probs are summed token
 //                         log-probs of the response tokens (and EOS when emitted), computed by
 //                         GPT.sequenceLogProbs. Unbiased, but a single sample can make it negative.
-//   by_kind               per task kind (sort/rev/add; prompts the task parses): n, exact_match, gold_reward
+//   by_kind               per task category (the demo's kinds sort/rev/add; a held-out row's `category`):
+//                         n, exact_match, gold_reward
 //   gold_logprob          mean over held-out prompts of log π(gold answer + EOS | prompt), summed over the
 //                         answer's tokens (GPT.sequenceLogProbs, teacher forcing); falls when probability
 //                         mass moves away from the right answer (likelihood displacement)
 //   gold_logprob_per_token  the same sum divided by the answer's token count, averaged over prompts
-// The two baseline fields are present only when a baseline model is given; the gold fields only when
-// the held-out prompts carry their answer or the task can solve them.
-import * as tf from '@tensorflow/tfjs';
+// The two baseline fields are present only when a baseline model is given; gold_reward, exact_match and
+// by_kind only when the task scores some prompt; gold_logprob only when held-out rows carry an answer.
 import { answerOptions, generate } from '../model/generate.js';
 import type { GPT } from '../model/gpt.js';
 import { promptIds, responseText } from '../model/prompt-format.js';
 import { GREEDY } from '../model/sampling.js';
-import { PAD_ID } from '../model/tokenizer.js';
-import { encodePairsForScoring } from '../model/prompt-format.js';
-import { goldScore, isExact, kindOf, parseTaskPrompt, solve } from './task/index.js';
+import type { Task } from '../tasks/task.js';
+import { goldLogProbs, tokenSequenceLogProbs } from './eval-logprobs.js';
+import { distinctN, exactMatchRate, klEstimate, mean, meanLength, winRate } from './eval-metrics.js';
 
 /** The longest gold answer (a 9-digit sort, 17 characters) plus EOS fits, with room to spare. */
 export const DEFAULT_MAX_NEW_TOKENS = 20;
 
 export interface HeldoutExample {
   prompt: string;
-  /** The gold answer; informational (scores come from the task's gold scorer). */
+  /** The gold answer; gives gold_logprob (scores come from the task's gold scorer). */
   answer?: string;
+  /** The row's category (else the task's category of the prompt). */
+  category?: string;
 }
 
+/** What evaluation needs of the task. */
+export type EvalTask = Pick<Task, 'gold' | 'category'>;
+
 export interface EvalOptions {
+  /** The task's gold scorer and categories (without: no gold metrics). */
+  task?: EvalTask;
   /** Maximum new tokens per response (default 20; the context also limits it). */
   maxNewTokens?: number;
   /** Prompts per generation / scoring batch (default 64). */
@@ -56,16 +64,16 @@ export interface EvalOptions {
 export interface EvalResponse {
   prompt: string;
   response: string;
-  gold: number;
-  exact: boolean;
+  gold?: number;
+  exact?: boolean;
   baseline_response?: string;
   baseline_gold?: number;
 }
 
 export interface EvalMetrics {
   n: number;
-  gold_reward: number;
-  exact_match: number;
+  gold_reward?: number;
+  exact_match?: number;
   mean_length: number;
   distinct_1: number;
   distinct_2: number;
@@ -74,6 +82,8 @@ export interface EvalMetrics {
   by_kind?: Record<string, KindMetrics>;
   win_rate_vs_baseline?: number;
   kl_to_baseline?: number;
+  /** Without gold: the judge's win rate of the policy against the baseline, both orders, ties half. */
+  judge_win_rate_vs_baseline?: number;
 }
 
 export interface KindMetrics {
@@ -86,55 +96,8 @@ export interface EvalResult extends EvalMetrics {
   responses: EvalResponse[];
 }
 
-// ---- pure metric helpers ----
-
-export function mean(xs: readonly number[]): number {
-  return xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length;
-}
-
-/** Fraction of true entries (0 for an empty list). */
-export function exactMatchRate(exact: readonly boolean[]): number {
-  return mean(exact.map((e) => (e ? 1 : 0)));
-}
-
-/** Mean length in characters (code points). */
-export function meanLength(texts: readonly string[]): number {
-  return mean(texts.map((t) => Array.from(t).length));
-}
-
-/**
- * Character-level distinct-n: |distinct n-grams| / |n-grams| over all texts (each text contributes
- * its own n-grams; none span two texts). 0 when no text has n characters.
- */
-export function distinctN(texts: readonly string[], n: number): number {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`distinct-n: n must be an integer >= 1, got ${n}`);
-  const seen = new Set<string>();
-  let total = 0;
-  for (const t of texts) {
-    const chars = Array.from(t);
-    for (let i = 0; i + n <= chars.length; i++) {
-      seen.add(chars.slice(i, i + n).join(''));
-      total++;
-    }
-  }
-  return total === 0 ? 0 : seen.size / total;
-}
-
-/** Fraction of positions where a[i] > b[i]; ties count half. */
-export function winRate(a: readonly number[], b: readonly number[]): number {
-  if (a.length !== b.length) throw new Error(`win rate: ${a.length} scores against ${b.length}`);
-  if (a.length === 0) return 0;
-  let wins = 0;
-  for (let i = 0; i < a.length; i++) wins += a[i] > b[i] ? 1 : a[i] === b[i] ? 0.5 : 0;
-  return wins / a.length;
-}
-
-/** Mean of log π(y|x) − log π_base(y|x) over samples y ~ π: the Monte-Carlo KL(π ‖ π_base) estimate. */
-export function klEstimate(policyLogProbs: readonly number[], baseLogProbs: readonly number[]): number {
-  if (policyLogProbs.length !== baseLogProbs.length)
-    throw new Error(`kl: ${policyLogProbs.length} policy log-probs against ${baseLogProbs.length}`);
-  return mean(policyLogProbs.map((p, i) => p - baseLogProbs[i]));
-}
+export * from './eval-metrics.js';
+export * from './eval-logprobs.js';
 
 // ---- model-backed parts ----
 
@@ -167,87 +130,20 @@ export function greedyResponses(
   return out;
 }
 
-/**
- * Summed log-probs of token sequences (prompt ids followed by response tokens) under `model`, the
- * response tokens masked in. Sequences are cut to `maxLen` tokens.
- */
-export function tokenSequenceLogProbs(
-  model: GPT,
-  rows: readonly { prompt: number[]; response: number[] }[],
-  maxLen: number,
-  batchSize = 64,
-): number[] {
-  const out: number[] = [];
-  for (const chunk of chunks(rows, batchSize)) {
-    const seqs = chunk.map((r) => [...r.prompt, ...r.response].slice(0, maxLen));
-    const T = Math.max(2, ...seqs.map((s) => s.length));
-    const ids = new Int32Array(chunk.length * T).fill(PAD_ID);
-    const mask = new Float32Array(chunk.length * T);
-    seqs.forEach((s, i) => {
-      ids.set(s, i * T);
-      if (s.length > chunk[i].prompt.length) mask.fill(1, i * T + chunk[i].prompt.length, i * T + s.length);
-    });
-    const lp = tf.tidy(() =>
-      model.sequenceLogProbs(
-        tf.tensor2d(ids, [chunk.length, T], 'int32'),
-        tf.tensor2d(mask, [chunk.length, T], 'float32'),
-      ),
-    );
-    out.push(...Array.from(lp.dataSync()));
-    lp.dispose();
-  }
-  return out;
-}
-
-/**
- * Summed (and per-token) log-prob of each gold answer + EOS under `model`, teacher-forced. Answers that
- * do not fit the context are cut (the cut tokens are not scored).
- */
-export function goldLogProbs(
-  model: GPT,
-  rows: readonly { prompt: string; answer: string }[],
-  batchSize = 64,
-): { sum: number[]; perToken: number[] } {
-  const sum: number[] = [];
-  const perToken: number[] = [];
-  for (const chunk of chunks(rows, batchSize)) {
-    const batch = encodePairsForScoring(
-      chunk.map((r) => ({ prompt: r.prompt, response: r.answer })),
-      model.config.blockSize,
-    );
-    const lp = tf.tidy(() =>
-      model.sequenceLogProbs(
-        tf.tensor2d(batch.ids, [batch.rows, batch.seqLen], 'int32'),
-        tf.tensor2d(batch.mask, [batch.rows, batch.seqLen], 'float32'),
-      ),
-    );
-    const values = Array.from(lp.dataSync());
-    lp.dispose();
-    values.forEach((v, i) => {
-      // Scored positions are 1..T-1 (BOS is never a target), as in the SFT loss.
-      let tokens = 0;
-      for (let t = 1; t < batch.seqLen; t++) tokens += batch.mask[i * batch.seqLen + t];
-      sum.push(v);
-      perToken.push(tokens > 0 ? v / tokens : 0);
-    });
-  }
-  return { sum, perToken };
-}
-
-/** Per-kind exact-match and gold reward over the prompts the task parses. */
+/** Per-category exact-match and gold reward over the prompts with a category and a gold score. */
 export function metricsByKind(
-  prompts: readonly string[],
-  exact: readonly boolean[],
-  gold: readonly number[],
+  categories: readonly (string | undefined)[],
+  exact: readonly (boolean | undefined)[],
+  gold: readonly (number | undefined)[],
 ): Record<string, KindMetrics> {
   const acc: Record<string, { n: number; exact: number; gold: number }> = {};
-  prompts.forEach((p, i) => {
-    const kind = kindOf(p);
-    if (!kind) return;
+  categories.forEach((kind, i) => {
+    const g = gold[i];
+    if (kind === undefined || g === undefined) return;
     const a = (acc[kind] ??= { n: 0, exact: 0, gold: 0 });
     a.n++;
     a.exact += exact[i] ? 1 : 0;
-    a.gold += gold[i];
+    a.gold += g;
   });
   return Object.fromEntries(
     Object.entries(acc).map(([k, a]) => [
@@ -287,6 +183,8 @@ export function estimateKl(
   return klEstimate(lpPolicy, lpBase);
 }
 
+const defined = <T>(xs: readonly (T | undefined)[]): T[] => xs.filter((x): x is T => x !== undefined);
+
 /** Evaluates `model` on held-out prompts (see the metric definitions at the top of this file). */
 export function evaluatePolicy(
   model: GPT,
@@ -294,24 +192,30 @@ export function evaluatePolicy(
   opts: EvalOptions = {},
 ): EvalResult {
   const prompts = heldout.map((h) => h.prompt);
+  const scorer = opts.task?.gold;
+  const score = (p: string, r: string): number | undefined => scorer?.(p, r);
   const gen = { maxNewTokens: opts.maxNewTokens, batchSize: opts.batchSize };
   const responses = greedyResponses(model, prompts, gen);
-  const gold = prompts.map((p, i) => goldScore(p, responses[i]));
-  const exact = prompts.map((p, i) => isExact(p, responses[i]));
+  const gold = prompts.map((p, i) => score(p, responses[i]));
+  // Full marks is the right answer (the demo's gold is 1 exactly for the trimmed exact answer).
+  const exact = gold.map((g) => (g === undefined ? undefined : g === 1));
   const result: EvalResult = {
     n: prompts.length,
-    gold_reward: mean(gold),
-    exact_match: exactMatchRate(exact),
     mean_length: meanLength(responses),
     distinct_1: distinctN(responses, 1),
     distinct_2: distinctN(responses, 2),
-    by_kind: metricsByKind(prompts, exact, gold),
     responses: prompts.map((p, i) => ({ prompt: p, response: responses[i], gold: gold[i], exact: exact[i] })),
   };
-  const withGold = heldout.flatMap((h) => {
-    const answer = h.answer ?? (parseTaskPrompt(h.prompt) ? solve(h.prompt) : undefined);
-    return answer === undefined ? [] : [{ prompt: h.prompt, answer }];
-  });
+  const scored = defined(gold);
+  if (scored.length > 0) {
+    result.gold_reward = mean(scored);
+    result.exact_match = exactMatchRate(defined(exact));
+    const categories = heldout.map((h) => h.category ?? opts.task?.category?.(h.prompt));
+    result.by_kind = metricsByKind(categories, exact, gold);
+  }
+  const withGold = heldout.flatMap((h) =>
+    h.answer === undefined ? [] : [{ prompt: h.prompt, answer: h.answer }],
+  );
   if (withGold.length > 0) {
     const lp = goldLogProbs(model, withGold, opts.batchSize);
     result.gold_logprob = mean(lp.sum);
@@ -322,8 +226,13 @@ export function evaluatePolicy(
     const baseResponses = opts.baselineResponses ?? greedyResponses(base, prompts, gen);
     if (baseResponses.length !== prompts.length)
       throw new Error(`evaluate: ${baseResponses.length} baseline responses for ${prompts.length} prompts`);
-    const baseGold = prompts.map((p, i) => goldScore(p, baseResponses[i]));
-    result.win_rate_vs_baseline = winRate(gold, baseGold);
+    const baseGold = prompts.map((p, i) => score(p, baseResponses[i]));
+    const both = gold.flatMap((g, i) => (g === undefined || baseGold[i] === undefined ? [] : [i]));
+    if (both.length > 0)
+      result.win_rate_vs_baseline = winRate(
+        both.map((i) => gold[i]!),
+        both.map((i) => baseGold[i]!),
+      );
     result.kl_to_baseline = estimateKl(model, base, prompts, {
       ...gen,
       seed: opts.seed,
@@ -331,7 +240,7 @@ export function evaluatePolicy(
     });
     result.responses.forEach((r, i) => {
       r.baseline_response = baseResponses[i];
-      r.baseline_gold = baseGold[i];
+      if (baseGold[i] !== undefined) r.baseline_gold = baseGold[i];
     });
   }
   return result;

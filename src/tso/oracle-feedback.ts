@@ -1,16 +1,16 @@
-// SIMULATED human feedback for experiments: the demo task's gold scorer answers disputes, up to a
-// budget of labels per iteration. It is not a human; reports must call it "oracle (simulated)".
+// SIMULATED human feedback for experiments: the task's gold scorer answers disputes, up to a budget of
+// labels per iteration. It is not a human; reports must call it "oracle (simulated)". A dispute on a
+// prompt the scorer cannot score (no answer in the task) stays unresolved and costs no budget.
 //
 // Disputes are labelled in the order given; once the iteration's budget is spent the rest stay
 // unresolved (the correction's fallback applies). Equal gold scores are labelled 'tie'.
 import type { Dispute, HumanFeedback, HumanLabel } from './human-feedback.js';
-import { goldScore } from './task/gold.js';
 
 export interface OracleFeedbackOptions {
   /** Labels allowed per iteration (integer ≥ 0). */
   budgetPerIteration: number;
-  /** Score of a response; defaults to the demo task's gold scorer. */
-  score?: (prompt: string, response: string) => number;
+  /** The task's gold scorer (Task.gold); undefined: no gold for that prompt. */
+  score: (prompt: string, response: string) => number | undefined;
 }
 
 export interface OracleFeedbackState {
@@ -23,7 +23,7 @@ export class OracleFeedback implements HumanFeedback {
   readonly name = 'oracle (simulated human feedback: gold scorer)';
   readonly simulated = true;
   readonly budgetPerIteration: number;
-  private readonly score: (prompt: string, response: string) => number;
+  private readonly score: (prompt: string, response: string) => number | undefined;
   private state: OracleFeedbackState = { iteration: 0, spentThisIteration: 0, spentTotal: 0 };
 
   constructor(options: OracleFeedbackOptions) {
@@ -31,7 +31,7 @@ export class OracleFeedback implements HumanFeedback {
     if (!Number.isInteger(b) || b < 0)
       throw new Error(`oracle feedback: budgetPerIteration must be an integer ≥ 0, got ${b}`);
     this.budgetPerIteration = b;
-    this.score = options.score ?? goldScore;
+    this.score = options.score;
   }
 
   /** Starts a new iteration's budget. */
@@ -69,14 +69,14 @@ export class OracleFeedback implements HumanFeedback {
   async label(disputes: readonly Dispute[]): Promise<Map<string, HumanLabel | undefined>> {
     const out = new Map<string, HumanLabel | undefined>();
     for (const d of disputes) {
-      if (this.remaining <= 0) {
+      const sa = this.remaining > 0 ? this.score(d.prompt, d.a.text) : undefined;
+      const sb = sa === undefined ? undefined : this.score(d.prompt, d.b.text);
+      if (sa === undefined || sb === undefined) {
         out.set(d.id, undefined);
         continue;
       }
       this.state.spentThisIteration++;
       this.state.spentTotal++;
-      const sa = this.score(d.prompt, d.a.text);
-      const sb = this.score(d.prompt, d.b.text);
       out.set(d.id, sa > sb ? 'a' : sb > sa ? 'b' : 'tie');
     }
     return out;

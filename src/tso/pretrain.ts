@@ -23,12 +23,13 @@ import { evaluatePolicy, type EvalResult } from './evaluate.js';
 import { Rng } from './rng.js';
 import { trainSft, type SftExample, type SftProgress } from './sft.js';
 import {
+  demoTask,
   HELDOUT_SET_SIZE,
   heldoutPrompts,
   makeSplit,
   type TaskExample,
   type TaskKind,
-} from './task/index.js';
+} from '../tasks/demo/index.js';
 
 export type PretrainRole = 'generator' | 'policy';
 
@@ -166,6 +167,9 @@ export function scaledSteps(spec: PretrainSpec, stepsScale: number): number {
   return Math.max(1, Math.round(spec.steps * stepsScale));
 }
 
+// Pretraining is the demo's: its gold scores every held-out prompt, so the `?? 0` below never applies.
+const DEMO = demoTask();
+
 const round = (x: number) => Math.round(x * 1e4) / 1e4;
 
 function breakdown(heldout: readonly TaskExample[], ev: EvalResult): HeldoutBreakdown {
@@ -180,8 +184,8 @@ function breakdown(heldout: readonly TaskExample[], ev: EvalResult): HeldoutBrea
     return acc;
   };
   return {
-    exact_match: round(ev.exact_match),
-    gold_reward: round(ev.gold_reward),
+    exact_match: round(ev.exact_match ?? 0),
+    gold_reward: round(ev.gold_reward ?? 0),
     ...(ev.gold_logprob_per_token !== undefined
       ? { gold_logprob_per_token: round(ev.gold_logprob_per_token) }
       : {}),
@@ -220,11 +224,14 @@ export async function runPretrainJob(
       onProgress: (p) => {
         // Greedy evaluation reads the weights only, so the curve does not change the trained model.
         if (job.curveEvery > 0 && p.step % job.curveEvery === 0 && p.step < steps)
-          curve.push({ step: p.step, exact_match: round(evaluatePolicy(model, curveSet).exact_match) });
+          curve.push({
+            step: p.step,
+            exact_match: round(evaluatePolicy(model, curveSet, { task: DEMO }).exact_match ?? 0),
+          });
         onProgress?.({ ...p, name: spec.name });
       },
     });
-    const ev = evaluatePolicy(model, heldout, { batchSize: 64 });
+    const ev = evaluatePolicy(model, heldout, { batchSize: 64, task: DEMO });
     const b = breakdown(heldout, ev);
     const c = spec.config;
     const common = {

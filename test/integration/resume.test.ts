@@ -83,7 +83,14 @@ async function run(dirName: string, resume: boolean, crashAt?: number, cfgIn: Ru
   const { port, dispose } = await makePort(cfg);
   try {
     const p = crashAt === undefined ? port : crashing(port, crashAt);
-    return await runTso(p, cfg, data, dir, { ...hooks, human: humanSource(cfg, dir).human }, { resume });
+    return await runTso(
+      p,
+      cfg,
+      data,
+      dir,
+      { ...hooks, human: humanSource(cfg, dir, data.task).human },
+      { resume },
+    );
   } finally {
     hooks.dispose();
     dispose();

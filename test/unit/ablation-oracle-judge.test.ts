@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { compareBothOrders } from '../../src/judges/both-orders.js';
 import { makeJudge } from '../../src/judges/make-judge.js';
 import { OracleJudge } from '../../src/judges/oracle-judge.js';
-import { goldScore, makeSplit } from '../../src/tso/task/index.js';
+import { demoGold, goldScore, makeSplit } from '../../src/tasks/demo/index.js';
 
 describe('oracle judge', () => {
-  const judge = new OracleJudge();
+  const judge = new OracleJudge(demoGold);
   const ex = makeSplit({ seed: 5, n: 6, split: 'heldout' });
 
   it('prefers the higher gold score with confidence 1, in both positions', async () => {

@@ -6,7 +6,7 @@ import type { CorrectionInput, Dispute, HumanFeedback, HumanLabel } from '../../
 import { OracleFeedback } from '../../src/tso/oracle-feedback.js';
 import { selectPairs } from '../../src/tso/pairs.js';
 import type { Candidate } from '../../src/tso/prior.js';
-import { makeSplit } from '../../src/tso/task/index.js';
+import { demoGold, demoPlausibility, makeSplit } from '../../src/tasks/demo/index.js';
 
 const PROMPT = 'add: 23+45'; // gold answer 68
 const cand = (id: string, text: string, tier: number): Candidate => ({
@@ -60,7 +60,7 @@ const logit = (q: number) => Math.log(q / (1 - q));
 
 describe('correctPairs', () => {
   it('decides confident agreements, sends conflicts and doubt to humans, most informative first', async () => {
-    const oracle = new OracleFeedback({ budgetPerIteration: 10 });
+    const oracle = new OracleFeedback({ budgetPerIteration: 10, score: demoGold });
     const out = await correctPairs([input], { judge, human: oracle });
     expect(summary(out.pairs)).toEqual(['h>g1:prior', 'h>g2:human', 'p>g2:human', 'g1>g2:prior']);
     // Disagreements first (strongest conflict first), then the doubtful pair.
@@ -111,30 +111,33 @@ describe('correctPairs', () => {
       ],
     } as const;
     for (const fallback of ['posterior', 'drop', 'trust-ai', 'trust-prior'] as const) {
-      const oracle = new OracleFeedback({ budgetPerIteration: 1 });
+      const oracle = new OracleFeedback({ budgetPerIteration: 1, score: demoGold });
       const out = await correctPairs([input], { judge, human: oracle, fallback });
       expect(summary(out.pairs), fallback).toEqual(expected[fallback]);
       expect(oracle.spentThisIteration).toBe(1);
       expect(out.stats).toMatchObject({ disputes: 3, humanResolved: 1, humanAgreedWithAi: 0 });
       expect(out.pairs.filter((x) => x.disputeId !== undefined)).toHaveLength(expected[fallback].length - 2);
     }
-    const post = await correctPairs([input], { judge, human: new OracleFeedback({ budgetPerIteration: 1 }) });
+    const post = await correctPairs([input], {
+      judge,
+      human: new OracleFeedback({ budgetPerIteration: 1, score: demoGold }),
+    });
     expect(post.pairs[2].confidence).toBeCloseTo(1 - sigmoid(logit(0.55) - logit(0.85)), 12);
   });
 
   it('the oracle budget is per iteration and survives a checkpoint', async () => {
-    const oracle = new OracleFeedback({ budgetPerIteration: 2 });
+    const oracle = new OracleFeedback({ budgetPerIteration: 2, score: demoGold });
     expect(oracle.name).toMatch(/simulated/);
     await correctPairs([input], { judge, human: oracle });
     const again = await correctPairs([input], { judge, human: oracle });
     expect(again.stats.humanResolved).toBe(0); // budget already spent this iteration
-    const resumed = new OracleFeedback({ budgetPerIteration: 2 });
+    const resumed = new OracleFeedback({ budgetPerIteration: 2, score: demoGold });
     resumed.setState(oracle.getState());
     expect(resumed.remaining).toBe(0);
     resumed.beginIteration(1);
     expect(resumed.remaining).toBe(2);
     expect(resumed.spentTotal).toBe(2);
-    expect(() => new OracleFeedback({ budgetPerIteration: -1 })).toThrow(/budget/);
+    expect(() => new OracleFeedback({ budgetPerIteration: -1, score: demoGold })).toThrow(/budget/);
   });
 
   it("mode 'none' keeps the prior's order, never calls the judge, drops no-information pairs", async () => {
@@ -198,10 +201,10 @@ describe('correctPairs', () => {
         ];
         return { promptId: ex.id, prompt: ex.prompt, pairs: selectPairs(scored, 4) };
       });
-      const oracle = new OracleFeedback({ budgetPerIteration: 5 });
+      const oracle = new OracleFeedback({ budgetPerIteration: 5, score: demoGold });
       selected = inputs.reduce((n, x) => n + x.pairs.length, 0);
       return correctPairs(inputs, {
-        judge: new HeuristicJudge({ seed: 3 }),
+        judge: new HeuristicJudge({ seed: 3, task: { plausibility: demoPlausibility } }),
         human: oracle,
         judgeConcurrency: 3,
       });

@@ -19,7 +19,7 @@ import {
   tokenSequenceLogProbs,
   winRate,
 } from '../../src/tso/evaluate.js';
-import { heldoutPrompts, makeSplit } from '../../src/tso/task/index.js';
+import { demoTask, heldoutPrompts, makeSplit } from '../../src/tasks/demo/index.js';
 
 const TINY: GPTConfig = { vocabSize: 259, blockSize: 32, nLayer: 1, nHead: 2, dModel: 16 };
 
@@ -57,8 +57,9 @@ describe('metric helpers', () => {
   });
 
   it('breaks exact match and gold reward down by kind, skipping prompts the task does not parse', () => {
+    const task = demoTask();
     const by = metricsByKind(
-      ['sort: 3 1 2', 'add: 1+2', 'add: 10+20', 'hello', 'rev: abc'],
+      ['sort: 3 1 2', 'add: 1+2', 'add: 10+20', 'hello', 'rev: abc'].map((p) => task.category?.(p)),
       [true, false, true, true, false],
       [1, 0.25, 1, 1, 0],
     );
@@ -80,12 +81,12 @@ describe('evaluatePolicy (tiny real model)', () => {
     const other = tinyModel(2);
     const heldout = makeSplit({ seed: 0, n: 9, split: 'heldout' });
     const before = tf.memory().numTensors;
-    const solo = evaluatePolicy(policy, heldout, { maxNewTokens: 4, batchSize: 4 });
+    const solo = evaluatePolicy(policy, heldout, { maxNewTokens: 4, batchSize: 4, task: demoTask() });
     expect(solo.n).toBe(9);
     expect(solo.responses).toHaveLength(9);
     expect(solo.win_rate_vs_baseline).toBeUndefined();
     expect(solo.kl_to_baseline).toBeUndefined();
-    expect(solo.gold_reward).toBeCloseTo(mean(solo.responses.map((r) => r.gold)), 12);
+    expect(solo.gold_reward).toBeCloseTo(mean(solo.responses.map((r) => r.gold ?? NaN)), 12);
     expect(solo.exact_match).toBeGreaterThanOrEqual(0);
     expect(solo.mean_length).toBeLessThanOrEqual(4);
     const kinds = solo.by_kind ?? {};
@@ -93,7 +94,7 @@ describe('evaluatePolicy (tiny real model)', () => {
     expect(Object.values(kinds).reduce((n, k) => n + k.n, 0)).toBe(9);
     for (const [kind, k] of Object.entries(kinds)) {
       const rows = solo.responses.filter((r) => r.prompt.startsWith(kind + ':'));
-      expect(k.gold_reward).toBeCloseTo(mean(rows.map((r) => r.gold)), 12);
+      expect(k.gold_reward).toBeCloseTo(mean(rows.map((r) => r.gold ?? NaN)), 12);
     }
     // An untrained model gives the gold answer a low likelihood, never a positive one.
     expect(solo.gold_logprob).toBeLessThan(-1);
@@ -101,10 +102,21 @@ describe('evaluatePolicy (tiny real model)', () => {
     expect(solo.gold_logprob ?? 0).toBeLessThan(solo.gold_logprob_per_token ?? 0);
 
     // Against itself: every prompt ties, and the KL estimate is exactly 0.
-    const self = evaluatePolicy(policy, heldout, { maxNewTokens: 4, batchSize: 4, baseline: policy });
+    const self = evaluatePolicy(policy, heldout, {
+      maxNewTokens: 4,
+      batchSize: 4,
+      baseline: policy,
+      task: demoTask(),
+    });
     expect(self.win_rate_vs_baseline).toBe(0.5);
     expect(self.kl_to_baseline).toBe(0);
-    const vs = evaluatePolicy(policy, heldout, { maxNewTokens: 4, batchSize: 4, baseline: other, seed: 3 });
+    const vs = evaluatePolicy(policy, heldout, {
+      maxNewTokens: 4,
+      batchSize: 4,
+      baseline: other,
+      seed: 3,
+      task: demoTask(),
+    });
     expect(Number.isFinite(vs.kl_to_baseline)).toBe(true);
     expect(vs.responses[0].baseline_response).toBeTypeOf('string');
     expect(Object.keys(metricsOnly(vs))).not.toContain('responses');

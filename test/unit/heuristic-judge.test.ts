@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { combineOrders, compareBothOrders } from '../../src/judges/both-orders.js';
-import { HeuristicJudge, plausibility } from '../../src/judges/heuristic-judge.js';
+import { HeuristicJudge } from '../../src/judges/heuristic-judge.js';
+import { demoPlausibility, plausibility } from '../../src/tasks/demo/plausibility.js';
 import type { Judge, Verdict } from '../../src/judges/types.js';
-import { goldScore, makeSplit, parseTaskPrompt } from '../../src/tso/task/index.js';
-import type { ParsedPrompt } from '../../src/tso/task/index.js';
+import { goldScore, makeSplit, parseTaskPrompt } from '../../src/tasks/demo/index.js';
+import type { ParsedPrompt } from '../../src/tasks/demo/index.js';
+
+// The heuristic judge reads the demo task's cheap checks through the Task interface.
+const DEMO = { plausibility: demoPlausibility };
 
 const parsed = (p: string): ParsedPrompt => {
   const x = parseTaskPrompt(p);
@@ -55,7 +59,7 @@ describe('plausibility checks', () => {
 });
 
 describe('HeuristicJudge', () => {
-  const clean = new HeuristicJudge({ errorRate: 0 });
+  const clean = new HeuristicJudge({ task: DEMO, errorRate: 0 });
 
   it('prefers the more plausible response, less confidently for near-ties', () => {
     const far = clean.judge('add: 23+45', '68', 'sixty');
@@ -87,7 +91,7 @@ describe('HeuristicJudge', () => {
   });
 
   it('keeps its length bias through both orders (it is not a position bias)', async () => {
-    const judge = new HeuristicJudge({ seed: 1 });
+    const judge = new HeuristicJudge({ task: DEMO, seed: 1 });
     let longer = 0;
     let n = 0;
     for (const ex of makeSplit({ seed: 15, n: 400, kinds: ['add'] })) {
@@ -103,7 +107,7 @@ describe('HeuristicJudge', () => {
 
   it('flips decisive verdicts at its documented error rate (±3% over 2000 comparisons)', async () => {
     for (const errorRate of [0.15, 0.3]) {
-      const noisy = new HeuristicJudge({ seed: 'err', errorRate });
+      const noisy = new HeuristicJudge({ task: DEMO, seed: 'err', errorRate });
       let flips = 0;
       let n = 0;
       for (const ex of makeSplit({ seed: 13, n: 1000 })) {
@@ -128,22 +132,24 @@ describe('HeuristicJudge', () => {
   it('is deterministic by seed and inputs, regardless of call order', () => {
     const ex = makeSplit({ seed: 14, n: 200 });
     const q = ex.map((e) => [e.prompt, e.answer, visiblyWrong(e.answer)] as const);
-    const j1 = new HeuristicJudge({ seed: 5 });
-    const j2 = new HeuristicJudge({ seed: 5 });
+    const j1 = new HeuristicJudge({ task: DEMO, seed: 5 });
+    const j2 = new HeuristicJudge({ task: DEMO, seed: 5 });
     const forward = q.map(([p, a, b]) => j1.judge(p, a, b));
     const backward = [...q]
       .reverse()
       .map(([p, a, b]) => j2.judge(p, a, b))
       .reverse();
     expect(backward).toEqual(forward);
-    const other = q.map(([p, a, b]) => new HeuristicJudge({ seed: 6 }).judge(p, a, b));
+    const other = q.map(([p, a, b]) => new HeuristicJudge({ task: DEMO, seed: 6 }).judge(p, a, b));
     expect(other.map((v) => v.winner)).not.toEqual(forward.map((v) => v.winner));
   });
 
   it('has no opinion on prompts outside the grammar and validates options', () => {
     expect(clean.judge('translate: hi', 'a', 'bb')).toMatchObject({ winner: 'tie', confidence: 0 });
-    expect(() => new HeuristicJudge({ errorRate: 1.5 })).toThrow(/errorRate/);
-    expect(() => new HeuristicJudge({ lengthBiasConfidence: -0.1 })).toThrow(/lengthBiasConfidence/);
+    expect(() => new HeuristicJudge({ task: DEMO, errorRate: 1.5 })).toThrow(/errorRate/);
+    expect(() => new HeuristicJudge({ task: DEMO, lengthBiasConfidence: -0.1 })).toThrow(
+      /lengthBiasConfidence/,
+    );
   });
 });
 

@@ -6,7 +6,7 @@ import type { GPTConfig } from '../../src/model/config.js';
 import { GPT } from '../../src/model/gpt.js';
 import { encodePairsForScoring } from '../../src/model/prompt-format.js';
 import { EpochSampler, responseTokenCount, sftLearningRate, sftLoss, trainSft } from '../../src/tso/sft.js';
-import { makeSplit } from '../../src/tso/task/index.js';
+import { makeSplit } from '../../src/tasks/demo/index.js';
 
 // A context of 48 holds the longest task sequence (a 9-digit sort: 43 tokens), so nothing is cut.
 const TINY: GPTConfig = { vocabSize: 259, blockSize: 48, nLayer: 1, nHead: 2, dModel: 16 };

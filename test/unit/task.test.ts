@@ -18,7 +18,7 @@ import {
   partitionOf,
   solve,
   toJsonl,
-} from '../../src/tso/task/index.js';
+} from '../../src/tasks/demo/index.js';
 
 describe('demo task grammar', () => {
   it('parses and solves the three kinds exactly', () => {

@@ -8,6 +8,7 @@ import { runTso } from '../../tso/loop/run-loop.js';
 import { checkNewRunDir, RunDir } from '../../tso/loop/run-dir.js';
 import { optimizerOptionsOf } from '../../tso/loop/train-pairs.js';
 import { writeReport, type NodeSummary, type Report } from '../../tso/loop/report.js';
+import { modelContexts } from '../model-contexts.js';
 import { humanSource, modelHooks, prepareData, progressPrinter } from '../../tso/loop/session.js';
 import {
   buckets,
@@ -188,9 +189,9 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
     // A fresh run starts every replica from replica 0's weights; a resumed one restores the checkpoint.
     if (o.resumeDir) port.configure(adamw);
     else await port.start(adamw);
-    const data = await prepareData(runCfg, dir);
-    const hooks = await modelHooks(runCfg, data, cfg.policy_init);
-    const human = humanSource(runCfg, dir);
+    const data = await prepareData(runCfg, dir, await modelContexts(cfg.policy_init, cfg.nodes, false));
+    const hooks = await modelHooks(runCfg, data, cfg.policy_init, port.judge());
+    const human = humanSource(runCfg, dir, data.task);
     ui?.attachHuman(human.label, human.web);
     const printer = progressPrinter();
     const phases: Record<string, PhaseT> = {
@@ -241,6 +242,7 @@ export async function runCoordinator(configPath: string | undefined, o: Coordina
       nodes,
       wall_s: (performance.now() - t0) / 1000,
       human_source: human.label,
+      task: data.summary,
       resumed: o.resumeDir !== undefined,
     });
   } catch (e) {

@@ -14,10 +14,12 @@ import { loadConfigFile, parseConfig } from '../../config/load-config.js';
 import { readCheckpoint } from '../../tso/loop/checkpoint-io.js';
 import { checkNewRunDir, RunDir } from '../../tso/loop/run-dir.js';
 import { ClusterConfigSchema, type ClusterConfig } from '../cluster-config.js';
+import { checkTaskFits } from '../model-contexts.js';
 import { pipeWithPrefix } from './child-logs.js';
 import { EXIT_WITH_PARENT_ENV } from './exit-with-parent.js';
 import { childNodeName, clusterNats, loadPrincipals, type ClusterNats } from './cluster-nats.js';
 import { clusterTls } from './cluster-tls.js';
+import { pointNodesAtServed, SERVE_KEY_ENV, startServed } from './cluster-serve.js';
 import type { NatsProcess } from './nats-process.js';
 import { exited, killGroup, waitExit } from './process-group.js';
 
@@ -64,6 +66,7 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
   const runDir = o.resumeDir ?? runDirOf(cfg, o.runDir);
   if (o.resumeDir) await readCheckpoint(new RunDir(o.resumeDir));
   else await checkNewRunDir(runDir, o.overwrite ?? false);
+  await checkTaskFits(cfg);
   const principals = await loadPrincipals(cfg);
   const tls = await clusterTls(cfg, principals, out);
   let bus: ClusterNats;
@@ -98,6 +101,7 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
   };
   let interrupted = false;
   let stopping = false;
+  const cleanups: (() => void)[] = [];
   const stopAll = async () => {
     stopping = true;
     const alive = [...children.values()].filter((c) => !exited(c));
@@ -107,6 +111,7 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
     await Promise.all(alive.map((c) => waitExit(c, 2000)));
     await nats?.stop();
     tls.remove();
+    for (const c of cleanups) c();
   };
   // Without its NATS the run cannot go on: stop it now rather than wait out every RPC deadline.
   void nats?.died.then((why) => {
@@ -123,9 +128,19 @@ export async function runCluster(o: ClusterOptions): Promise<number> {
   process.once('SIGTERM', onSignal);
   process.once('SIGHUP', onSignal);
   try {
+    // Served models first: the endpoint nodes that use them need their URLs (cluster-serve.ts).
+    const served = await startServed(cfg.serve, spawnTso);
+    const pointed = pointNodesAtServed(cfg.nodes, served);
+    cleanups.push(pointed.cleanup);
     for (const n of cfg.nodes) {
       const b = bus.node(n);
-      spawnTso(childNodeName(n), ['node', '--config', n, ...b.args], { ...b.env, ...tls.node(n) });
+      const p = pointed.files.get(n) ?? { file: n };
+      const key: Record<string, string> = p.key === undefined ? {} : { [SERVE_KEY_ENV]: p.key };
+      spawnTso(childNodeName(n), ['node', '--config', p.file, ...b.args], {
+        ...b.env,
+        ...tls.node(n),
+        ...key,
+      });
     }
     o.onSpawned?.(children, url);
     const c = bus.coordinator();

@@ -1,7 +1,7 @@
 // The run's record for people: report.json (machine-readable headline numbers), report.md, and an SVG
 // chart of held-out gold reward and exact-match per iteration.
 import { runDiagnostics } from './diagnostics.js';
-import type { LoopResult } from './run-loop.js';
+import type { EvalSummary, LoopResult } from './run-loop.js';
 import type { RunConfig } from './run-config.js';
 import type { RunDir } from './run-dir.js';
 
@@ -15,6 +15,15 @@ export interface NodeSummary {
   lost_reason?: string;
 }
 
+export interface TaskSummary {
+  name: string;
+  kind: string;
+  train_prompts: number;
+  heldout_prompts: number;
+  gold: boolean;
+  skipped_too_long: number;
+}
+
 export interface ReportInput {
   cfg: RunConfig;
   result: LoopResult;
@@ -22,6 +31,20 @@ export interface ReportInput {
   wall_s: number;
   human_source: string;
   resumed: boolean;
+  /** Which task, how many prompts, how many were skipped for not fitting a model's context. */
+  task?: TaskSummary;
+}
+
+/** The held-out numbers of one evaluation kept in the report (gold ones only when the task has gold). */
+function heldoutSummary(m: EvalSummary) {
+  return {
+    n: m.n,
+    gold_reward: m.gold_reward,
+    exact_match: m.exact_match,
+    by_category: m.by_kind,
+    mean_length: m.mean_length,
+    distinct_2: m.distinct_2,
+  };
 }
 
 export function buildReport(dir: RunDir, r: ReportInput) {
@@ -33,11 +56,12 @@ export function buildReport(dir: RunDir, r: ReportInput) {
     steps: res.steps,
     resumed: r.resumed,
     nodes: r.nodes,
-    initial: { gold_reward: res.initial.gold_reward, exact_match: res.initial.exact_match },
+    task: r.task,
+    initial: heldoutSummary(res.initial),
     final: {
-      gold_reward: res.final.gold_reward,
-      exact_match: res.final.exact_match,
+      ...heldoutSummary(res.final),
       win_rate_vs_initial: res.final.win_rate_vs_baseline,
+      judge_win_rate_vs_initial: res.final.judge_win_rate_vs_baseline,
       kl_to_initial: res.final.kl_to_baseline,
     },
     /** Did TSO's parts do their jobs: pooled pair diagnostics (gold used only to measure). */
@@ -170,7 +194,10 @@ export async function writeReport(dir: RunDir, input: ReportInput): Promise<Repo
     ...input.result.iterations
       .filter((it) => it.eval)
       .map((it) => ({ iteration: it.iteration, gold: it.eval!.gold_reward, exact: it.eval!.exact_match })),
-  ];
+  ].flatMap(({ iteration, gold, exact }) =>
+    // A task without gold has no gold curve to draw.
+    gold === undefined || exact === undefined ? [] : [{ iteration, gold, exact }],
+  );
   await dir.writeJson('report.json', rep);
   await dir.writeAtomic('report.md', reportMarkdown(rep));
   await dir.writeAtomic('chart.svg', chartSvg(points));

@@ -2,6 +2,7 @@
 // that names the key. Defaults are the demo's; every field is documented in the README.
 import { z } from 'zod';
 import { DEFAULT_GRAD_SHARDS } from '../grad-shards.js';
+import { mayHaveGold, TaskConfigSchema } from '../../tasks/task-config.js';
 import { CLIP_UNITS, LOSS_NAMES } from '../losses.js';
 
 /**
@@ -47,24 +48,7 @@ export const RunConfigSchema = z
       .regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, - and _ only')
       .default('demo'),
     seed: z.number().int().min(0).default(0),
-    task: z
-      .strictObject({
-        train_prompts: z.number().int().min(1).default(512),
-        heldout_prompts: z.number().int().min(1).default(200),
-        human_fraction: z.number().min(0).max(1).default(0.25),
-        kinds: z
-          .array(z.enum(['sort', 'rev', 'add']))
-          .min(1)
-          .default(['sort', 'rev', 'add']),
-        /** Optional JSONL prompt file {id?, prompt, human_response?} instead of the built-in task. */
-        prompts_file: z.string().optional(),
-      })
-      .default({
-        train_prompts: 512,
-        heldout_prompts: 200,
-        human_fraction: 0.25,
-        kinds: ['sort', 'rev', 'add'],
-      }),
+    task: TaskConfigSchema,
     minibatches: z.number().int().min(1).default(8),
     minibatch_prompts: z.number().int().min(1).default(64),
     epochs: z.number().int().min(1).default(2),
@@ -190,6 +174,7 @@ export const RunConfigSchema = z
       })
       .default({ max_new_tokens: 16, every: 1 }),
   })
+  // Every shard needs a pair; the simulated human answers from the gold scorer.
   .superRefine((c, ctx) => {
     // Every shard needs a pair: with more shards than pairs per step some would stay empty.
     if (c.grad_shards > c.train_batch_pairs)
@@ -197,6 +182,13 @@ export const RunConfigSchema = z
         code: 'custom',
         path: ['grad_shards'],
         message: `grad_shards (${c.grad_shards}) is more than train_batch_pairs (${c.train_batch_pairs}): each shard needs at least one pair of the step's batch`,
+      });
+    const h = c.correction;
+    if (h.mode === 'ai+human' && h.human.source === 'oracle' && !mayHaveGold(c.task))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['correction', 'human', 'source'],
+        message: `"oracle" needs the task's gold scorer, and task.gold is "none" (use queue or none)`,
       });
   });
 

@@ -1,6 +1,6 @@
-// Everything around the loop that does not depend on where the models live: the prompts, the held-out
-// evaluation against the initial policy, the exported policy, the human-feedback source, progress lines.
-import { readPrompts } from '../../data/formats.js';
+// Everything around the loop that does not depend on where the models live: the task's prompts, the
+// held-out evaluation against the initial policy, the exported policy, the human-feedback source, progress lines.
+import type { Judge } from '../../judges/types.js';
 import { loadModel, saveModel } from '../../model/checkpoint.js';
 import { GPT } from '../../model/gpt.js';
 import { decodeWeights } from '../../model/weights-codec.js';
@@ -8,60 +8,75 @@ import { evaluatePolicy, metricsOnly } from '../evaluate.js';
 import { OracleFeedback } from '../oracle-feedback.js';
 import { QueueFeedback } from '../queue-feedback.js';
 import { WebFeedback } from '../web-feedback.js';
-import { goldScore, heldoutPrompts, kindOf, makeDataset, parseTaskPrompt } from '../task/index.js';
+import { loadTask } from '../../tasks/load-task.js';
+import type { HeldoutItem, Task } from '../../tasks/task.js';
+import { judgeWinRate } from '../judge-eval.js';
 import type { LoopPrompt } from './build-pairs.js';
+import { fitPrompts } from './prompt-fit.js';
+import type { TaskSummary } from './report.js';
 import type { LoopHooks, ProgressEvent, StatefulHuman } from './run-loop.js';
 import type { RunConfig } from './run-config.js';
 import type { RunDir } from './run-dir.js';
 
 export interface RunData {
   train: LoopPrompt[];
-  heldout: { prompt: string; answer: string }[];
+  heldout: HeldoutItem[];
+  /** The run's task: gold scorer and categories for evaluation, the oracle and diagnostics. */
+  task: Task;
+  summary: TaskSummary;
+}
+
+/** A model's context, against which every prompt is checked at load. */
+export interface ModelContext {
+  name: string;
+  blockSize: number;
 }
 
 /**
- * Train prompts (a JSONL file, or the built-in task's `tso` partition drawn with the run seed, a seeded
- * `human_fraction` of them carrying the gold answer) and the held-out prompts (the first N of the task's
- * fixed, seed-independent held-out set); both written to RUN_DIR/data.
+ * The task's train prompts (drawn with the run seed) and its fixed held-out set, checked against every
+ * model's context (fitPrompts); both written to RUN_DIR/data.
  */
-export async function prepareData(cfg: RunConfig, dir: RunDir): Promise<RunData> {
-  const t = cfg.task;
-  const train: LoopPrompt[] = t.prompts_file
-    ? (await readPrompts(t.prompts_file)).map((p, i) => ({
-        id: p.id ?? `p${i}`,
-        prompt: p.prompt,
-        human_response: p.human_response,
-      }))
-    : makeDataset({
-        seed: cfg.seed,
-        n: t.train_prompts,
-        kinds: t.kinds,
-        split: 'tso',
-        humanFraction: t.human_fraction,
-      });
-  // The prompt's kind is its category: the calibrated prior keeps evidence per kind (no gold involved).
-  for (const p of train) {
-    const kind = kindOf(p.prompt);
-    if (kind) p.category = kind;
-  }
-  const heldout = heldoutPrompts(t.heldout_prompts, t.kinds).map((e) => ({
-    prompt: e.prompt,
-    answer: e.answer,
-  }));
+export async function prepareData(
+  cfg: RunConfig,
+  dir: RunDir,
+  contexts: readonly ModelContext[] = [],
+): Promise<RunData> {
+  const task = await loadTask(cfg.task);
+  const fit = fitPrompts(task, contexts, cfg.task.too_long);
+  const train = fit.keep(await task.train(cfg.seed));
+  const heldout = fit.keep(await task.heldout());
+  if (train.length === 0 || heldout.length === 0)
+    throw new Error(
+      `task ${task.name}: no ${train.length === 0 ? 'train' : 'held-out'} prompt left to run on`,
+    );
   await dir.init();
   await dir.writeAtomic('data/train.jsonl', train.map((r) => JSON.stringify(r)).join('\n') + '\n');
   await dir.writeAtomic('data/heldout.jsonl', heldout.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  return { train, heldout };
+  const summary: TaskSummary = {
+    name: task.name,
+    kind: cfg.task.kind,
+    train_prompts: train.length,
+    heldout_prompts: heldout.length,
+    gold: task.gold !== undefined,
+    skipped_too_long: fit.skipped(),
+  };
+  return { train, heldout, task, summary };
 }
 
 export function humanSource(
   cfg: RunConfig,
   dir: RunDir,
+  task: Task,
 ): { human?: StatefulHuman; label: string; web?: WebFeedback } {
   const h = cfg.correction.human;
   if (cfg.correction.mode !== 'ai+human' || h.source === 'none') return { label: 'none' };
   if (h.source === 'oracle') {
-    const o = new OracleFeedback({ budgetPerIteration: h.budget_per_iteration });
+    // A jsonl task without gold is refused when the config loads; a module's gold is known only now.
+    if (!task.gold)
+      throw new Error(
+        `correction.human.source: "oracle" needs a gold scorer, and task ${task.name} has none`,
+      );
+    const o = new OracleFeedback({ budgetPerIteration: h.budget_per_iteration, score: task.gold });
     return { human: o, label: `${o.name}, budget ${h.budget_per_iteration}/iteration` };
   }
   if (h.source === 'web') {
@@ -83,6 +98,7 @@ export async function modelHooks(
   cfg: RunConfig,
   data: RunData,
   initialPolicyDir: string,
+  judge?: Judge,
 ): Promise<Pick<LoopHooks, 'evaluate' | 'exportPolicy' | 'gold'> & { dispose(): void }> {
   const { model: baseline } = await loadModel(initialPolicyDir, false);
   let baselineResponses: string[] | undefined;
@@ -97,14 +113,17 @@ export async function modelHooks(
   };
   return {
     evaluate: (weights) =>
-      withModel(weights, (m) => {
+      withModel(weights, async (m) => {
         const r = evaluatePolicy(m, data.heldout, {
           maxNewTokens: cfg.eval.max_new_tokens,
           baseline,
           baselineResponses,
           seed: cfg.seed,
+          task: data.task,
         });
         baselineResponses ??= r.responses.map((x) => x.baseline_response ?? '');
+        // Without gold, the judge compares the policy with the initial policy instead.
+        if (!data.task.gold && judge) r.judge_win_rate_vs_baseline = await judgeWinRate(judge, r.responses);
         return metricsOnly(r);
       }),
     exportPolicy: (weights, out, meta) =>
@@ -112,8 +131,8 @@ export async function modelHooks(
         weights,
         async (m) => void (await saveModel(m, out, { weightVersion: String(meta.run_id ?? ''), meta })),
       ),
-    // Diagnostics only: scores prompts the task parses, nothing else.
-    gold: (prompt, response) => (parseTaskPrompt(prompt) ? goldScore(prompt, response) : undefined),
+    // Diagnostics only: scores the prompts the task can score, nothing else.
+    gold: data.task.gold,
     dispose: () => baseline.dispose(),
   };
 }

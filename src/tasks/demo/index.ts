@@ -2,3 +2,5 @@
 export * from './grammar.js';
 export * from './gold.js';
 export * from './splits.js';
+export * from './plausibility.js';
+export * from './demo-task.js';

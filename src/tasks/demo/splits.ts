@@ -11,7 +11,7 @@
 // at most ENUMERATE_LIMIT prompts are enumerated and drawn without replacement, and an exhausted cell
 // gives its share to the kind's other cells; so drawing never loops forever, and a request that the
 // partition cannot satisfy fails with a clear error.
-import { Rng, hashUnit } from '../rng.js';
+import { Rng, hashUnit } from '../../tso/rng.js';
 import { LEVEL_LENGTHS, TASK_KINDS, TASK_LEVELS, answerOf, formatPrompt, levelOfParsed } from './grammar.js';
 import type { ParsedPrompt, TaskKind, TaskLevel } from './grammar.js';
 import type { PromptRecord as DataPromptRecord } from '../../data/formats.js';
