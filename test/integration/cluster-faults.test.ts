@@ -4,9 +4,10 @@
 // uninterrupted cluster run bit for bit. A data error (prompts longer than a generator's context)
 // loses no node; lost judges fall back to the next judge and then to the prior; a node whose own
 // heartbeat TTL is longer than the membership bucket's stays live.
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ClusterConfigSchema } from '../../src/cluster/cluster-config.js';
 import { runLocal } from '../../src/cluster/local-run.js';
 import { loadConfigFile } from '../../src/config/load-config.js';
@@ -22,6 +23,7 @@ import {
 } from '../helpers/cluster-run.js';
 import { startNatsServer } from '../helpers/nats-server.js';
 import { whenBusy } from '../helpers/proc-scan.js';
+import { startTsoNode } from '../helpers/tso-process.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
@@ -152,6 +154,18 @@ describe('cluster faults change nothing', () => {
     const nc = await connectNats(nats.url, 'itest-bucket-creator');
     await Membership.open(nc, { bucket: buckets.nodes('faults'), ttlMs: 3000 });
     await nc.drain();
+    // gen-c is not in the cluster config: started by hand, like a node on another host whose config
+    // and model the launcher cannot read. (A listed node's context is checked against every prompt
+    // before anything starts; this one's is only found out when it refuses a Generate.)
+    const cfg = parseYaml(readFileSync(fx.clusterConfig, 'utf8')) as {
+      nodes: string[];
+      quorum: { generators: number };
+    };
+    cfg.nodes = cfg.nodes.filter((n) => n !== fx.nodeConfig('gen-c'));
+    cfg.quorum.generators = 2;
+    writeFileSync(fx.clusterConfig, stringifyYaml(cfg));
+    const genC = await startTsoNode(fx.nodeConfig('gen-c'), nats.url);
+    cleanups.push(() => genC.stop());
     const killed: string[] = [];
     const run = await runClusterLogged(fx.clusterConfig, (line, children) => {
       // j1 dies before mini-batch 2 is judged, j2 before mini-batch 3.
