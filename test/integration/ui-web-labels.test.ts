@@ -54,9 +54,11 @@ async function labeller(stop: () => boolean): Promise<void> {
   ] as const) {
     unauthorized.push((await fetch(base + path, init)).status);
   }
-  // The coordinator closes the server when the run ends, possibly mid-round: a refused connection
-  // then ends the labeller (any other failure is the test's).
-  const refused = (e: unknown) => (e as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
+  // The coordinator closes the server when the run ends, possibly mid-round or mid-request: a refused
+  // or closed connection then ends the labeller (any other failure is the test's; a coordinator that
+  // died instead of finishing fails the run's exit code).
+  const GONE = ['ECONNREFUSED', 'ECONNRESET', 'UND_ERR_SOCKET'];
+  const refused = (e: unknown) => GONE.includes((e as { cause?: { code?: string } }).cause?.code ?? '');
   while (!stop()) {
     try {
       await round();
