@@ -7,6 +7,7 @@ import { loadConfigFile } from '../config/load-config.js';
 import type { Report } from '../tso/loop/report.js';
 import { UI_ENV } from '../ui/coordinator-ui.js';
 import { printHeadline } from './headline.js';
+import { withProgress } from './progress-bar.js';
 
 /** After a successful run, the headline numbers — printed once, after every process has stopped. */
 export async function headlineOf(runDir: string): Promise<void> {
@@ -38,12 +39,9 @@ export function clusterCommand(): Command {
     .action(async (o) => {
       const cfg = await loadConfigFile(o.config, ClusterConfigSchema);
       const runDir = runDirOf(cfg, o.runDir);
-      const code = await runCluster({
-        configPath: o.config,
-        runDir,
-        overwrite: o.overwrite,
-        env: childEnv(o.ui),
-      });
+      const code = await withProgress((out) =>
+        runCluster({ configPath: o.config, runDir, overwrite: o.overwrite, env: childEnv(o.ui), out }),
+      );
       if (code === 0) await headlineOf(runDir);
       process.exitCode = code;
     });
@@ -63,7 +61,7 @@ export function resumeCommand(): Command {
         if (process.env.TSO_HEADLINE !== '0') printHeadline(report);
         return;
       }
-      const code = await runCluster({ resumeDir: runDir, env: childEnv(o.ui) });
+      const code = await withProgress((out) => runCluster({ resumeDir: runDir, env: childEnv(o.ui), out }));
       if (code === 0) await headlineOf(runDir);
       process.exitCode = code;
     });

@@ -6,6 +6,7 @@ import { runCluster, runDirOf } from '../cluster/launcher/run-cluster.js';
 import { loadConfigFile } from '../config/load-config.js';
 import { NodeConfigSchema } from '../cluster/node/node-config.js';
 import { headlineOf } from './cluster-command.js';
+import { withProgress } from './progress-bar.js';
 
 const two = (n: number) => String(n).padStart(2, '0');
 
@@ -55,7 +56,9 @@ export function demoCommand(): Command {
         TSO_HEADLINE: '0',
         ...(o.verbose ? {} : { TSO_LOG_LEVEL: 'warn' }),
       };
-      const code = await runCluster({ configPath: o.config, runDir, overwrite: o.overwrite, env });
+      const code = await withProgress((out) =>
+        runCluster({ configPath: o.config, runDir, overwrite: o.overwrite, env, out }),
+      );
       if (code === 0) await headlineOf(runDir);
       process.exitCode = code;
     });
