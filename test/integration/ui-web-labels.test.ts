@@ -38,6 +38,10 @@ const stepCounts: number[] = [];
 let metricsText = '';
 const unauthorized: number[] = [];
 let labellerError: unknown;
+/** gen-a serves node metrics (node config `metrics`): its address and the served-RPC counts seen. */
+let nodeMetricsUrl = '';
+let nodeMetricsText = '';
+const nodeRpcCounts: number[] = [];
 
 const auth = () => ({ authorization: `Bearer ${token}` });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -76,6 +80,11 @@ async function round(): Promise<void> {
     metricsText = await m.text();
     const steps = /^tso_steps_total\{[^}]*\} (\d+)/m.exec(metricsText);
     if (steps) stepCounts.push(Number(steps[1]));
+    if (nodeMetricsUrl) {
+      nodeMetricsText = await (await fetch(nodeMetricsUrl)).text();
+      const counts = [...nodeMetricsText.matchAll(/^tso_node_rpc_duration_seconds_count\{[^}]*\} (\d+)/gm)];
+      nodeRpcCounts.push(counts.reduce((a, m) => a + Number(m[1]), 0));
+    }
     const r = await fetch(`${base}/api/disputes`, { headers: auth() });
     const body = (await r.json()) as { open: Open[] };
     for (const d of body.open) {
@@ -97,6 +106,7 @@ describe('web labelling, token and /metrics on a live cluster', () => {
   beforeAll(async () => {
     fx = await makeFixture({
       cluster: 'uiweb',
+      nodeExtra: { 'gen-a': { metrics: '127.0.0.1:0' } },
       run: {
         run_id: 'ui-web',
         minibatches: 2,
@@ -111,6 +121,8 @@ describe('web labelling, token and /metrics on a live cluster', () => {
     let done = false;
     let labelling: Promise<void> | undefined;
     run = await runClusterLogged(fx.clusterConfig, (line) => {
+      const nm = /^\[gen-a\] node metrics at (http:\/\/\S+)/.exec(line);
+      if (nm) nodeMetricsUrl = nm[1]!;
       const m = /dashboard: (http:\/\/[^/\s]+)\/\?token=(\S+)/.exec(line);
       if (m && !labelling) {
         base = m[1]!;
@@ -123,7 +135,7 @@ describe('web labelling, token and /metrics on a live cluster', () => {
     done = true;
     await labelling;
     process.stderr.write(
-      `[ui-web-labels] answered ${answered.length} disputes; tso_steps_total scraped ${stepCounts.join(' ')}\n`,
+      `[ui-web-labels] answered ${answered.length} disputes; tso_steps_total scraped ${stepCounts.join(' ')}; gen-a served RPCs ${nodeRpcCounts.join(' ')}\n`,
     );
   }, 600_000);
 
@@ -186,5 +198,22 @@ describe('web labelling, token and /metrics on a live cluster', () => {
     for (let i = 1; i < stepCounts.length; i++)
       expect(stepCounts[i]!).toBeGreaterThanOrEqual(stepCounts[i - 1]!);
     expect(stepCounts.at(-1)!).toBeGreaterThan(stepCounts[0]!);
+  });
+
+  it("serves a node's /metrics during the run: its documented names and a growing RPC count", () => {
+    expect(nodeMetricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    for (const name of [
+      'tso_node_info',
+      'tso_node_rpc_duration_seconds_bucket',
+      'tso_node_rpc_duration_seconds_count',
+      'tso_process_process_cpu_seconds_total',
+    ])
+      expect(nodeMetricsText).toMatch(new RegExp(`^${name}[{ ]`, 'm'));
+    expect(nodeMetricsText).toMatch(/^# TYPE tso_node_rpc_errors_total counter/m);
+    expect(nodeMetricsText).toMatch(/node="gen-a"/);
+    expect(nodeRpcCounts.length).toBeGreaterThan(1);
+    for (let i = 1; i < nodeRpcCounts.length; i++)
+      expect(nodeRpcCounts[i]!).toBeGreaterThanOrEqual(nodeRpcCounts[i - 1]!);
+    expect(nodeRpcCounts.at(-1)!).toBeGreaterThan(nodeRpcCounts[0]!);
   });
 });

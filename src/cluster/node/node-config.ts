@@ -45,6 +45,11 @@ export const NodeConfigSchema = z.strictObject({
    * an existing bucket keeps its TTL and the node heartbeats at that TTL / 3 (membership.ts).
    */
   heartbeat_ttl_ms: z.number().int().min(1000).default(6000),
+  /**
+   * Serve Prometheus metrics (process, RPC latencies and errors) at HOST:PORT (port 0: a free one, logged
+   * as "node metrics"); `tso node --metrics` overrides it. Off when absent.
+   */
+  metrics: HostPort.optional(),
   /** Prompts per generation batch. */
   generate_batch: z.number().int().min(1).default(64),
   judge: JudgeConfigSchema.optional(),

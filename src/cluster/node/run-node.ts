@@ -137,7 +137,8 @@ export async function runNode(
   const tls = tlsFromEnv() ?? cfg.grpc_tls;
   if (tls === undefined)
     log.warn('gRPC without TLS (no grpc_tls): anyone who reaches this port can load weights into this node');
-  const metrics = o.metrics
+  const metricsAt = o.metrics ?? cfg.metrics;
+  const metrics = metricsAt
     ? new NodeMetrics({ node: cfg.id, role: cfg.role, model: modelName, backend: backend.name })
     : undefined;
   const server = await startServer({
@@ -173,8 +174,8 @@ export async function runNode(
     'node serving',
   );
   const metricsServer =
-    metrics && o.metrics
-      ? await serveMetrics(metrics.registry, parseHostPort(o.metrics).host, parseHostPort(o.metrics).port)
+    metrics && metricsAt
+      ? await serveMetrics(metrics.registry, parseHostPort(metricsAt).host, parseHostPort(metricsAt).port)
       : undefined;
   if (metricsServer) log.info({ metrics: metricsServer.url }, 'node metrics');
 
