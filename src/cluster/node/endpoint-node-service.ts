@@ -7,7 +7,7 @@
 // not tso's bytes). Score, LoadWeights and the training RPCs are UNIMPLEMENTED: there are no weights.
 import { apiKeyFromEnv, OpenAIClient } from '../../http/openai-client.js';
 import { OpenAIHttpError } from '../../http/openai-errors.js';
-import { effectiveSampling, type SamplingOverride } from '../../model/generate.js';
+import type { SamplingOverride } from '../../model/generate.js';
 import { deriveSeed } from '../../model/seeded-normal.js';
 import { mapPool } from '../../util/map-pool.js';
 import type { Logger } from '../../util/log.js';
@@ -26,7 +26,7 @@ import {
 import { endpointVersion, type EndpointConfig } from './endpoint-config.js';
 import { readChoices, requestFor, type EndpointChoice } from './endpoint-request.js';
 import type { ModelNodeDeps } from './model-node-service.js';
-import { checkCount, REQUEST_LIMITS } from './request-limits.js';
+import { resolveGenerate } from './generate-request.js';
 
 export interface EndpointNodeDeps {
   info: ModelNodeDeps['info'];
@@ -38,7 +38,6 @@ export interface EndpointNodeDeps {
   env?: Record<string, string | undefined>;
 }
 
-const MAX_PROMPTS = 10_000;
 /** Left of the RPC deadline for answering after the last request. */
 const DEADLINE_MARGIN_MS = 250;
 
@@ -85,23 +84,7 @@ export function endpointNodeService(d: EndpointNodeDeps): ServiceRegistration {
     describe: () => d.info(),
 
     generate: async function* (req, ctx) {
-      if (req.prompts.length === 0 || req.prompts.length > MAX_PROMPTS)
-        throw new GrpcStatusError(
-          status.INVALID_ARGUMENT,
-          `prompts: expected 1..${MAX_PROMPTS}, got ${req.prompts.length}`,
-        );
-      if (!req.sampling) throw new GrpcStatusError(status.INVALID_ARGUMENT, 'sampling: required');
-      const s = effectiveSampling(
-        {
-          ...req.sampling,
-          topP: req.sampling.topP > 0 ? req.sampling.topP : 1,
-          maxNewTokens: req.sampling.maxNewTokens || 32,
-        },
-        d.sampling,
-      );
-      checkCount('n', req.n, REQUEST_LIMITS.generateSamples);
-      const n = Math.max(1, req.n);
-      checkCount('prompts × n', n * req.prompts.length, REQUEST_LIMITS.generateRows);
+      const { sampling: s, n } = resolveGenerate(req, d.sampling);
       const used = { ...s, topK: 0 }; // what the endpoint was actually asked for
       const deadline = deadlineOf(ctx);
       const info = d.info();

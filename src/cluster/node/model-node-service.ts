@@ -1,12 +1,6 @@
 // The ModelNode gRPC service of one node: Describe, Generate (streamed and published on NATS), Score,
 // LoadWeights, and — on policy replicas — ComputeGradients, Snapshot and Restore.
-import {
-  answerOptions,
-  effectiveSampling,
-  generate,
-  generationBatches,
-  type SamplingOverride,
-} from '../../model/generate.js';
+import { answerOptions, generate, generationBatches, type SamplingOverride } from '../../model/generate.js';
 import type { GPT } from '../../model/gpt.js';
 import { encodePairsForScoring, promptIds, responseText } from '../../model/prompt-format.js';
 import { deriveSeed } from '../../model/seeded-normal.js';
@@ -27,6 +21,7 @@ import {
   type ServiceRegistration,
 } from '../../transport/index.js';
 import type { PolicyReplica } from './policy-replica.js';
+import { resolveGenerate } from './generate-request.js';
 import { checkCount, REQUEST_LIMITS, weightBytesLimit } from './request-limits.js';
 
 export interface ModelNodeDeps {
@@ -44,8 +39,6 @@ export interface ModelNodeDeps {
   onWeights?: (version: string) => void;
 }
 
-const MAX_PROMPTS = 10_000;
-
 function needReplica(d: ModelNodeDeps): PolicyReplica {
   if (!d.replica) throw new GrpcStatusError(status.UNIMPLEMENTED, 'this node is not a policy replica');
   return d.replica;
@@ -56,25 +49,7 @@ export function modelNodeService(d: ModelNodeDeps): ServiceRegistration {
     describe: () => d.info(),
 
     generate: async function* (req, ctx) {
-      if (req.prompts.length === 0 || req.prompts.length > MAX_PROMPTS) {
-        throw new GrpcStatusError(
-          status.INVALID_ARGUMENT,
-          `prompts: expected 1..${MAX_PROMPTS}, got ${req.prompts.length}`,
-        );
-      }
-      if (!req.sampling) throw new GrpcStatusError(status.INVALID_ARGUMENT, 'sampling: required');
-      // Protobuf defaults: top_p 0 and max_new_tokens 0 mean "unset". Then this node's override.
-      const s = effectiveSampling(
-        {
-          ...req.sampling,
-          topP: req.sampling.topP > 0 ? req.sampling.topP : 1,
-          maxNewTokens: req.sampling.maxNewTokens || 32,
-        },
-        d.sampling,
-      );
-      checkCount('n', req.n, REQUEST_LIMITS.generateSamples);
-      const n = Math.max(1, req.n);
-      checkCount('prompts × n', n * req.prompts.length, REQUEST_LIMITS.generateRows);
+      const { sampling: s, n } = resolveGenerate(req, d.sampling);
       const info = d.info();
       const block = d.model.config.blockSize;
       const version = String(info.weightVersion ?? '');
