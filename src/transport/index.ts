@@ -86,6 +86,7 @@ export {
   type CollectResult,
   type SubscriptionStats,
 } from './nats/subscription.js';
+export { isNatsOutage, retryThroughOutage, type OutageRetryOptions } from './nats/outage.js';
 export { Membership, type MembershipOptions } from './nats/membership.js';
 export { MembershipWatch, type MembershipEvent } from './nats/membership-watch.js';
 export { WeightStore, type WeightMeta, type WeightStoreOptions } from './nats/weight-store.js';

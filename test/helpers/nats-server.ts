@@ -1,6 +1,6 @@
 // Spawns a real nats-server (JetStream, temp store dir, loopback only, free port) for tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -11,7 +11,11 @@ export interface NatsServerHandle {
   port: number;
   storeDir: string;
   /** Stops the server (same port and store dir kept) and starts it again. */
-  restart(): Promise<void>;
+  /**
+   * Stops the server and starts it again on the same port: after `downMs` (default at once), with its
+   * JetStream store (default) or with the store wiped (`wipeStore`: a server that lost its disk).
+   */
+  restart(o?: { downMs?: number; wipeStore?: boolean }): Promise<void>;
   /** Stops the server and removes its store dir. */
   stop(): Promise<void>;
 }
@@ -124,8 +128,13 @@ export async function startNatsServer(opts: StartNatsOptions = {}): Promise<Nats
         url: `nats://127.0.0.1:${port}`,
         port,
         storeDir,
-        restart: async () => {
+        restart: async (o = {}) => {
           await stopChild(child);
+          if (o.wipeStore)
+            for (const f of readdirSync(storeDir))
+              if (join(storeDir, f) !== configFile)
+                rmSync(join(storeDir, f), { recursive: true, force: true });
+          if (o.downMs) await new Promise((r) => setTimeout(r, o.downMs));
           child = await start();
         },
         stop: async () => {

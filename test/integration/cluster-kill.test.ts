@@ -107,18 +107,46 @@ describe('kill -9 of tso cluster', () => {
       if (signal === 'SIGINT') expect((await waitExit(k.child)).code, k.output).toBe(130);
     }, 180_000);
 
-  it('a nats-server killed by a signal does not hang the shutdown', async () => {
-    const nats = await startNats(() => {});
-    const server = processesMatching(nats.storeDir).filter((p) => !p.cmd.includes('nats-watchdog'));
-    expect(server, JSON.stringify(server)).toHaveLength(1);
-    process.kill(server[0].pid, 'SIGKILL');
-    expect(await nats.died).toMatch(/nats-server exited \(SIGKILL\)/);
+  it('a nats-server killed by a signal is restarted on its port and store; one that keeps dying is given up', async () => {
+    const lines: string[] = [];
+    const nats = await startNats((l) => lines.push(l));
+    const serverPids = () =>
+      processesMatching(nats.storeDir)
+        .filter((p) => !p.cmd.includes('nats-watchdog'))
+        .map((p) => p.pid);
+    const first = serverPids();
+    expect(first).toHaveLength(1);
+    process.kill(first[0], 'SIGKILL');
+    // Restarted: a new process on the same URL answers, and the launcher was told.
+    expect(await waitUntil(() => serverPids().length === 1 && serverPids()[0] !== first[0], 10_000)).toBe(
+      true,
+    );
+    expect(
+      await waitUntil(
+        () => lines.some((l) => /restarting it on the same port and store \(restart 1\)/.test(l)),
+        5000,
+      ),
+    ).toBe(true);
+    let died = '';
+    void nats.died.then((why) => (died = why));
+    // Four more deaths within the minute are restarted too; the sixth is given up on.
+    for (let i = 0; i < 5; i++) {
+      const before = serverPids();
+      if (before.length !== 1) break;
+      process.kill(before[0], 'SIGKILL');
+      await waitUntil(
+        () => died !== '' || (serverPids().length === 1 && serverPids()[0] !== before[0]),
+        10_000,
+      );
+    }
+    expect(await waitUntil(() => died !== '', 10_000)).toBe(true);
+    expect(died).toMatch(/after 5 restarts within 60 s: giving up/);
     const t0 = Date.now();
     await nats.stop();
     expect(Date.now() - t0).toBeLessThan(2000);
     expect(existsSync(nats.storeDir)).toBe(false);
     expect(processesMatching(nats.storeDir)).toEqual([]);
-  });
+  }, 60_000);
 
   it('stop() takes nats-server down even when its watchdog was killed on its own', async () => {
     const nats = await startNats(() => {});

@@ -88,8 +88,8 @@ async function references(): Promise<number[]> {
 }
 
 /** A full-size, finite gradient. */
-function grad(): Uint8Array {
-  const g = new Float32Array(paramCount).fill(1e-3);
+function grad(value = 1e-3): Uint8Array {
+  const g = new Float32Array(paramCount).fill(value);
   return new Uint8Array(g.buffer);
 }
 
@@ -170,9 +170,18 @@ describe('forged updates', () => {
     const w1 = await weights();
     expect(w1).toEqual([ok[0].sha256, ok[0].sha256]);
 
-    // The same update replayed (a new stream id: publishMessage picks one per message), or a step
-    // skipped ahead, or the old base at the right step: refused, weights stay.
-    const replay = await update({ step: 0, base, bytes: genuine }, 20_000);
+    // The same update sent again (a new stream id: publishMessage picks one per message; the
+    // coordinator does this when an answer was lost in a NATS restart): answered again with the
+    // weights it produced, not applied twice.
+    const again = await update({ step: 0, base, bytes: genuine }, 20_000);
+    expect(again.map((c) => [c.sha256, c.error])).toEqual([
+      [w1[0], ''],
+      [w1[0], ''],
+    ]);
+    expect(await weights()).toEqual(w1);
+    // Another update for the applied step, a step skipped ahead, or the old base at the right step:
+    // refused, weights stay.
+    const replay = await update({ step: 0, base, bytes: grad(2e-3) }, 20_000);
     expect(replay.every((c) => c.sha256 === '' && /next step is 1/.test(c.error))).toBe(true);
     const skip = await update({ step: 5, base: w1[0] }, 20_000);
     expect(skip.every((c) => c.sha256 === '')).toBe(true);

@@ -11,6 +11,7 @@ import { RpcError } from '../../src/transport/errors.js';
 import { connectNats } from '../../src/transport/nats/connect.js';
 import { publishChunked, subscribeChunked } from '../../src/transport/nats/chunked.js';
 import { Membership } from '../../src/transport/nats/membership.js';
+import { WeightStore } from '../../src/transport/nats/weight-store.js';
 import { buckets } from '../../src/transport/nats/subjects.js';
 import { Role } from '../../src/transport/proto/enums.js';
 import { startNatsServer, type NatsServerHandle } from '../helpers/nats-server.js';
@@ -50,6 +51,41 @@ describe('NATS reconnect', () => {
     await m.deregister();
     sub.stop();
   });
+
+  it('a publish and a weight-store write made while the server is down complete once it is back', async () => {
+    const store = await WeightStore.open(nc, { bucket: 'rc_weights', stateBucket: 'rc_state', runId: 'rc' });
+    const sub = await subscribeChunked(nc, 'tso.rc.down');
+    const data = new Uint8Array(300_000).map((_, i) => i % 251);
+    // Down for 1.5 s: both calls start while there is no server and must not fail.
+    const restart = nats.restart({ downMs: 1500 });
+    await new Promise((r) => setTimeout(r, 300));
+    const [put] = await Promise.all([
+      store.putVersion('v-down', data),
+      publishChunked(nc, 'tso.rc.down', new Uint8Array([7, 8, 9])),
+      restart,
+    ]);
+    expect(put.bytes).toBe(data.byteLength);
+    const back = await store.getVersion('v-down');
+    expect(back.data).toEqual(data);
+    // The publish is repeated after the reconnect; our re-subscribed subscription sees it (maybe twice).
+    const got = await sub.collect({ count: 1, timeoutMs: 5000 });
+    expect(got.timedOut).toBe(false);
+    expect(Array.from(got.items[0].data)).toEqual([7, 8, 9]);
+    sub.stop();
+  }, 60_000);
+
+  it('a member re-creates the membership bucket when the server comes back without its store', async () => {
+    const m = await Membership.open(nc, { bucket: buckets.nodes('rcwipe'), ttlMs: 10_000, heartbeatMs: 200 });
+    await m.register({ nodeId: 'n2', role: Role.GENERATOR });
+    await nats.restart({ wipeStore: true });
+    let listed: string[] = [];
+    for (let i = 0; i < 50 && !listed.includes('n2'); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      listed = (await m.list().catch(() => [])).map((r) => r.nodeId);
+    }
+    expect(listed).toEqual(['n2']);
+    await m.deregister();
+  }, 60_000);
 });
 
 function openssl(args: string[], cwd: string): void {

@@ -2,7 +2,7 @@
 // epoch it is bound to, its next step, its model's size, the update's own checksum, its base weights,
 // and a weight layout equal to its model's. One reason per refusal.
 import { describe, expect, it } from 'vitest';
-import { foreignReason, layoutMismatch, updateRefusal } from '../../src/cluster/node/replica-fence.js';
+import { foreignReason, isRepeatOfLast, layoutMismatch, updateRefusal } from '../../src/cluster/node/replica-fence.js';
 import { sha256Hex } from '../../src/model/weights-codec.js';
 import type { Update, WeightsAnnounce } from '../../src/transport/index.js';
 
@@ -20,6 +20,16 @@ const good: Update = {
 const state = { nextStep: 4, paramCount: 3, weightsSha256: () => 'b'.repeat(64) };
 
 describe('replica fence', () => {
+  it('answers a repeat of the last applied update (same step, same bytes) and nothing else', () => {
+    const last = { step: 4, updateSha256: good.checksum, weightsSha256: 'c'.repeat(64) };
+    expect(isRepeatOfLast(good, last)).toBe(true);
+    expect(isRepeatOfLast(good, undefined)).toBe(false);
+    expect(isRepeatOfLast({ ...good, step: 3 }, last)).toBe(false);
+    expect(isRepeatOfLast({ ...good, checksum: 'd'.repeat(64) }, last)).toBe(false);
+    // Not a repeat: the fence still refuses it as a replay of an applied step.
+    expect(updateRefusal(good, { ...state, nextStep: 5 }, sha256Hex)).toMatch(/next step is 5/);
+  });
+
   it('takes only the bound run and epoch', () => {
     const b = { runId: 'r', epoch: 2 };
     expect(foreignReason(good, b)).toBeUndefined();

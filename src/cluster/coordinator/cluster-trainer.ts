@@ -20,6 +20,7 @@ import {
   type WeightStore,
 } from '../../transport/index.js';
 import type { Logger } from '../../util/log.js';
+import { collectResending } from './resend.js';
 import type { NodeDirectory } from './node-directory.js';
 
 export interface TrainerOptions {
@@ -244,17 +245,29 @@ export class ClusterTrainer {
     });
     try {
       const live = this.activeReplicas();
-      await publishMessage(this.t.nc, subjects.ref(run), 'tso.v1.WeightsAnnounce', {
-        ...announce,
-        runId: run,
-        runEpoch: this.t.epoch,
-      });
+      const sendAnnounce = () =>
+        publishMessage(this.t.nc, subjects.ref(run), 'tso.v1.WeightsAnnounce', {
+          ...announce,
+          runId: run,
+          runEpoch: this.t.epoch,
+        });
+      await sendAnnounce();
       // An ack counts only on its node's own subject and for this epoch.
       const mine = (x: ReceivedMessage<Ack>, id: string) =>
         x.message.nodeId === id && lastToken(x.subject) === id && x.message.runEpoch === this.t.epoch;
-      const got = await acks.collect({
+      const got = await collectResending(acks, {
         until: (xs) => live.every((m) => xs.some((x) => mine(x, m.nodeId))),
         timeoutMs: this.ackTimeoutMs,
+        // Lost in flight (a NATS restart): announced again; loading the same version twice is a no-op.
+        resend: async (xs, attempt) => {
+          const silent = live.filter((m) => !xs.some((x) => mine(x, m.nodeId))).map((m) => m.nodeId);
+          this.t.dir.event(
+            'coordinator',
+            'retry',
+            `no acknowledgement of reference ${version} from ${silent.join(', ')}; announced again (attempt ${attempt})`,
+          );
+          await sendAnnounce();
+        },
       });
       for (const m of live) {
         const a = got.items.find((x) => mine(x, m.nodeId))?.message;

@@ -28,6 +28,7 @@ import {
 import type { Logger } from '../../util/log.js';
 import { lossToWire, pairToWire } from '../loss-wire.js';
 import type { NodeDirectory } from './node-directory.js';
+import { collectResending } from './resend.js';
 
 export interface StepContext {
   runId: string;
@@ -61,6 +62,7 @@ async function computeShards(
   ranges: ShardRange[],
   reassigned: string[],
   computeMsByNode: Map<string, number>,
+  only?: number[],
 ): Promise<GradientSummary[]> {
   const lossMsg = lossToWire(loss);
   const request = (s: number) => ({
@@ -74,7 +76,7 @@ async function computeShards(
   });
   const out: (GradientSummary | undefined)[] = ranges.map(() => undefined);
   const refusedBy = ranges.map(() => new Map<string, string>());
-  let pending = ranges.map((_, s) => s);
+  let pending = only ?? ranges.map((_, s) => s);
   while (pending.length > 0) {
     const live = replicas.filter((m) => !ctx.dir.isLost(m.nodeId));
     const order = assignShards(pending.length, live.length);
@@ -113,6 +115,7 @@ async function computeShards(
     );
     pending = failed.sort((a, b) => a - b);
   }
+  // With `only`, the other entries stay undefined: the caller keeps its summaries of those shards.
   return out as GradientSummary[];
 }
 
@@ -167,9 +170,30 @@ export async function distributedStep(
       x.message.replica === s &&
       x.message.runEpoch === ctx.epoch &&
       x.message.checksum === summaries[s].gradSha256;
-    const got = await grads.collect({
+    const got = await collectResending(grads, {
       until: (xs) => ranges.every((_, s) => xs.some((x) => shardOf(x, s))),
       timeoutMs: ctx.collectTimeoutMs,
+      // Lost in flight: computed again (the same bits) and published again.
+      resend: async (xs, attempt) => {
+        const missing = ranges.map((_, s) => s).filter((s) => !xs.some((x) => shardOf(x, s)));
+        ctx.dir.event(
+          'coordinator',
+          'retry',
+          `step ${step}: gradient shard(s) ${missing.join(', ')} did not arrive; computing them again (attempt ${attempt})`,
+        );
+        const again = await computeShards(
+          ctx,
+          replicas,
+          step,
+          pairs,
+          loss,
+          ranges,
+          reassigned,
+          computeMsByNode,
+          missing,
+        );
+        for (const s of missing) summaries[s] = again[s];
+      },
     });
     if (got.timedOut)
       throw new Error(`step ${step}: gradient shards missing after ${ctx.collectTimeoutMs} ms`);
@@ -192,16 +216,18 @@ export async function distributedStep(
     const bytes = new Uint8Array(avg.buffer);
     const live = replicas.filter((m) => !ctx.dir.isLost(m.nodeId));
     const updateSha256 = sha256Hex(bytes);
-    await publishMessage(ctx.nc, subjects.update(run, step), 'tso.v1.Update', {
-      runId: run,
-      step,
-      grad: bytes,
-      contributors: ranges.map((_, s) => s),
-      checksum: updateSha256,
-      baseWeightVersion: ctx.version,
-      runEpoch: ctx.epoch,
-      baseWeightsSha256: ctx.baseWeightsSha256,
-    });
+    const sendUpdate = () =>
+      publishMessage(ctx.nc, subjects.update(run, step), 'tso.v1.Update', {
+        runId: run,
+        step,
+        grad: bytes,
+        contributors: ranges.map((_, s) => s),
+        checksum: updateSha256,
+        baseWeightVersion: ctx.version,
+        runEpoch: ctx.epoch,
+        baseWeightsSha256: ctx.baseWeightsSha256,
+      });
+    await sendUpdate();
     // A replica speaks only on its own subject (the server's permissions see to that), of this epoch,
     // about this update: anything else on the step's subjects is not an answer to it.
     const answer = (x: ReceivedMessage<Checksum>, id: string) =>
@@ -209,9 +235,19 @@ export async function distributedStep(
       lastToken(x.subject) === id &&
       x.message.runEpoch === ctx.epoch &&
       x.message.updateSha256 === updateSha256;
-    const cs = await sums.collect({
+    const cs = await collectResending(sums, {
       until: (xs) => live.every((m) => ctx.dir.isLost(m.nodeId) || xs.some((x) => answer(x, m.nodeId))),
       timeoutMs: ctx.ackTimeoutMs,
+      // A replica that already applied it answers again without applying it twice (replica-fence.ts).
+      resend: async (xs, attempt) => {
+        const silent = live.filter((m) => !ctx.dir.isLost(m.nodeId) && !xs.some((x) => answer(x, m.nodeId)));
+        ctx.dir.event(
+          'coordinator',
+          'retry',
+          `step ${step}: no weight checksum from ${silent.map((m) => m.nodeId).join(', ')}; update sent again (attempt ${attempt})`,
+        );
+        await sendUpdate();
+      },
     });
     const checksums: Record<string, string> = {};
     const refusals: string[] = [];

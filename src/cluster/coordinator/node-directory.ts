@@ -125,7 +125,7 @@ export class NodeDirectory {
   event(node: string, kind: NodeEvent['kind'], detail: string): void {
     const e: NodeEvent = { at: new Date().toISOString(), node, kind, detail };
     this.events.push(e);
-    if (kind === 'lost' || kind === 'refused') this.log.warn(e, detail);
+    if (kind === 'lost' || kind === 'refused' || kind === 'retry') this.log.warn(e, detail);
     else this.log.info(e, detail);
   }
 

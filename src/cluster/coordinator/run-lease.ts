@@ -137,6 +137,12 @@ export class RunLease {
     }
     if (this.lostWhy !== undefined) return; // released meanwhile
     const cur = await this.kv.get(LEASE_KEY);
+    const rec = cur?.operation === 'PUT' ? readRecord(cur.value) : undefined;
+    if (cur && rec && this.isOurs(rec)) {
+      // Our own renewal landed but its answer was lost (a NATS restart): carry on from its revision.
+      this.revision = cur.revision;
+      return;
+    }
     if (!cur || cur.operation !== 'PUT') {
       // It lapsed (we could not renew for a TTL) and nobody took it: take it again, same epoch.
       this.revision = await this.kv.create(LEASE_KEY, value());
@@ -146,6 +152,15 @@ export class RunLease {
     this.lostWhy = `now held by ${describe(readRecord(cur.value))}`;
     this.stop();
     this.log.error({ run: this.record.runId }, `run lease lost: ${this.lostWhy}`);
+  }
+
+  private isOurs(r: CoordinatorLease): boolean {
+    return (
+      r.runInstance === this.record.runInstance &&
+      r.pid === this.record.pid &&
+      r.hostname === this.record.hostname &&
+      r.acquiredAtMs === this.record.acquiredAtMs
+    );
   }
 
   private stop(): void {

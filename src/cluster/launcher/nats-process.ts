@@ -19,7 +19,10 @@ export interface NatsProcess {
   /** The watchdog's pid (nats-server runs in its process group). */
   pid: number;
   storeDir: string;
-  /** Resolves (with why) if nats-server ends before stop() was called. */
+  /**
+   * Resolves (with why) if the watchdog ends before stop() was called: nats-server could not be kept
+   * running (a nats-server that dies is restarted on the same port and store, nats-watchdog.ts).
+   */
   died: Promise<string>;
   /** Hands the watchdog a process group to SIGKILL if the launcher dies and the group outlives it. */
   adopt(pgid: number): void;
@@ -80,7 +83,14 @@ export async function startNats(log: (l: string) => void, o: StartNatsOptions = 
   });
   child.stdin?.on('error', () => {}); // EPIPE if the watchdog is already gone: nothing to tell it
   let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  let partial = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-4000);
+    // The watchdog's own lines (a restart of nats-server, giving up) are news for the run's log.
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) if (l.startsWith('nats-watchdog: ')) log(l.slice('nats-watchdog: '.length));
+  });
   let stopping = false;
   const died = new Promise<string>((resolve) =>
     child.once('exit', (_code, signal) => {

@@ -1,12 +1,15 @@
 // The nats-server watchdog: `node nats-watchdog.js <nats-server> <store-dir> <nats args...>`, spawned
 // by the launcher with a pipe on stdin. nats-server cannot watch a pipe, so this small process runs it
 // and stops it when stdin ends (the launcher closed it, or died — even by SIGKILL), on SIGTERM/SIGINT,
-// and then deletes the JetStream store dir. If nats-server dies by itself, the watchdog cleans up and
-// exits too (with 1), so the launcher sees it. It is also the backstop for the launcher's other children:
+// and then deletes the JetStream store dir. If nats-server dies by itself (a crash, a kill -9, the OOM
+// killer), the watchdog starts it again on the same port with the same config and store dir, so
+// JetStream keeps its streams and every client's reconnect loop finds it; only after RESTART_LIMIT
+// restarts within RESTART_WINDOW_MS does it give up, clean up and exit 1, so the launcher sees it. It
+// writes one `nats-watchdog: …` line to stderr per event (the launcher prints them). It is also the backstop for the launcher's other children:
 // the launcher tells it their process groups (`pgid N` lines); when the launcher dies, children exit by
 // themselves on their closed stdin, but one whose event loop is blocked (a long synchronous tfjs
 // evaluation) cannot notice, so after CHILDREN_GRACE_MS the watchdog SIGKILLs the groups still there.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 
 /** Newline-separated dirs the watchdog deletes with the store (set by startNats). */
@@ -22,9 +25,11 @@ process.stdout.on('error', () => {});
 process.stderr.on('error', () => {});
 
 const KILL_AFTER_MS = 3000;
-const server = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-server.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+/** More restarts than this within the window: nats-server cannot run here (port taken, store broken). */
+const RESTART_LIMIT = 5;
+const RESTART_WINDOW_MS = 60_000;
 let stopping = false;
+const restarts: number[] = [];
 
 // More of the run's temp dirs the launcher hands over (its gRPC certificates): gone with the store,
 // even when the launcher is killed.
@@ -33,16 +38,49 @@ const cleanup = () => {
   for (const d of [storeDir, ...extra]) rmSync(d, { recursive: true, force: true });
 };
 
-server.once('error', (e) => {
-  process.stderr.write(`nats-watchdog: could not start ${bin}: ${e.message}\n`);
-  cleanup();
-  process.exit(1);
-});
-server.once('exit', (code, signal) => {
-  cleanup();
-  if (!stopping) process.stderr.write(`nats-watchdog: nats-server exited (${signal ?? `code ${code}`})\n`);
-  process.exit(stopping ? 0 : 1);
-});
+function startServer(): ChildProcess {
+  const child = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+  child.once('error', (e) => {
+    process.stderr.write(`nats-watchdog: could not start ${bin}: ${e.message}\n`);
+    cleanup();
+    process.exit(1);
+  });
+  child.once('exit', (code, signal) => {
+    if (stopping) {
+      cleanup();
+      process.exit(0);
+    }
+    const why = signal ?? `code ${code}`;
+    const now = Date.now();
+    while (restarts.length > 0 && restarts[0] < now - RESTART_WINDOW_MS) restarts.shift();
+    if (restarts.length >= RESTART_LIMIT) {
+      process.stderr.write(
+        `nats-watchdog: nats-server exited (${why}) after ${restarts.length} restarts within ${RESTART_WINDOW_MS / 1000} s: giving up\n`,
+      );
+      cleanup();
+      process.exit(1);
+    }
+    restarts.push(now);
+    // Keep the store: JetStream recovers its streams (membership, weights, run state) from it.
+    process.stderr.write(
+      `nats-watchdog: nats-server exited (${why}); restarting it on the same port and store (restart ${restarts.length})\n`,
+    );
+    // A server that failed at once (its port not yet free) is retried after a pause, not in a hot loop.
+    setTimeout(
+      () => {
+        if (!stopping) server = startServer();
+        else {
+          cleanup();
+          process.exit(0);
+        }
+      },
+      restarts.length === 1 ? 0 : 500 * restarts.length,
+    );
+  });
+  return child;
+}
+let server = startServer();
 
 function stop(): void {
   if (stopping) return;

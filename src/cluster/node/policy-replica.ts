@@ -25,7 +25,13 @@ import {
 import type { GradientRequest, OptimizerOptions, Update, WeightsAnnounce } from '../../transport/index.js';
 import type { Logger } from '../../util/log.js';
 import { lossFromWire, pairFromWire } from '../loss-wire.js';
-import { foreignReason, updateRefusal, type Binding } from './replica-fence.js';
+import {
+  foreignReason,
+  isRepeatOfLast,
+  updateRefusal,
+  type AppliedUpdate,
+  type Binding,
+} from './replica-fence.js';
 import { adamwFromWire, loadStored, refreshFromAnnounce, storeSnapshot } from './replica-weights.js';
 
 export class PolicyReplica {
@@ -34,6 +40,8 @@ export class PolicyReplica {
   referenceVersion = 'initial';
   private runId: string | undefined;
   private binding: Binding | undefined;
+  /** The last update applied since the last Restore (its repeat is answered again, not applied). */
+  private lastApplied: AppliedUpdate | undefined;
   private store: WeightStore | undefined;
   /** Refused updates (replayed, out of order, wrong base, corrupt, non-finite): logged and counted. */
   refused = 0;
@@ -138,6 +146,7 @@ export class PolicyReplica {
     this.weightVersion = version;
     this.referenceVersion = refVersion;
     this.binding = { runId, epoch };
+    this.lastApplied = undefined;
     await this.bind(runId);
     this.log.info({ version, optimizerObject, step: this.opt.step, epoch }, 'restored');
     return { checksum: weightsChecksum(this.policy), step: this.opt.step };
@@ -216,21 +225,13 @@ export class PolicyReplica {
     let sha = '';
     let error = '';
     try {
-      const why = updateRefusal(
-        u,
-        {
-          nextStep: this.opt.step, // opt.step counts the steps applied; steps are 0-based
-          paramCount: this.policy.paramCount,
-          weightsSha256: () => weightsChecksum(this.policy),
-        },
-        sha256Hex,
-      );
-      if (why) throw new Error(why);
-      const flat = new Float32Array(u.grad.byteLength / 4);
-      new Uint8Array(flat.buffer).set(u.grad);
-      this.opt.apply(flat); // validates: a non-finite entry is refused before any weight changes
-      this.weightVersion = `${this.referenceVersion}+${u.step}`;
-      sha = weightsChecksum(this.policy);
+      if (isRepeatOfLast(u, this.lastApplied)) {
+        sha = this.lastApplied!.weightsSha256;
+        this.log.info(
+          { step: u.step },
+          'update sent again (its answer was lost): answered again, not applied',
+        );
+      } else sha = this.apply(u);
     } catch (e) {
       this.refused++;
       error = e instanceof NonFiniteGradientError ? e.message : (e as Error).message;
@@ -249,6 +250,27 @@ export class PolicyReplica {
       updateSha256: u.checksum,
       error,
     });
+  }
+
+  /** Applies an Update the fence admits; returns the SHA-256 of the new weights. */
+  private apply(u: Update): string {
+    const why = updateRefusal(
+      u,
+      {
+        nextStep: this.opt.step, // opt.step counts the steps applied; steps are 0-based
+        paramCount: this.policy.paramCount,
+        weightsSha256: () => weightsChecksum(this.policy),
+      },
+      sha256Hex,
+    );
+    if (why) throw new Error(why);
+    const flat = new Float32Array(u.grad.byteLength / 4);
+    new Uint8Array(flat.buffer).set(u.grad);
+    this.opt.apply(flat); // validates: a non-finite entry is refused before any weight changes
+    this.weightVersion = `${this.referenceVersion}+${u.step}`;
+    const sha = weightsChecksum(this.policy);
+    this.lastApplied = { step: u.step, updateSha256: u.checksum, weightsSha256: sha };
+    return sha;
   }
 
   /**

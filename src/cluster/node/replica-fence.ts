@@ -33,6 +33,23 @@ export interface ReplicaState {
   weightsSha256: () => string;
 }
 
+/** The update a replica applied last, and the weights it then held. */
+export interface AppliedUpdate {
+  step: number;
+  updateSha256: string;
+  weightsSha256: string;
+}
+
+/**
+ * The coordinator sends an Update again when a replica's answer did not reach it (a NATS restart drops
+ * what is in flight). The same update of the same step — same bytes, so same SHA-256 — as the last one
+ * applied is answered again with the weights it produced, and not applied twice; any other step is
+ * still refused by updateRefusal.
+ */
+export function isRepeatOfLast(u: Update, last: AppliedUpdate | undefined): boolean {
+  return last !== undefined && u.step === last.step && u.checksum === last.updateSha256;
+}
+
 /**
  * Why an Update of the bound epoch is refused, or undefined if it may be applied. Order matters for the
  * message only: a replay names its step, a forged base names the weights.
@@ -43,7 +60,7 @@ export function updateRefusal(
   sha256Hex: (b: Uint8Array) => string,
 ): string | undefined {
   // Each optimizer step once and in order: a replayed (even under a new stream id) or reordered Update
-  // cannot move the weights.
+  // cannot move the weights (the last one's repeat is answered, not applied: isRepeatOfLast).
   if (u.step !== s.nextStep)
     return `update for step ${u.step}, but this replica's next step is ${s.nextStep}`;
   if (u.grad.byteLength !== s.paramCount * 4)

@@ -12,6 +12,7 @@ import {
   splitIntoChunks,
   type ReassembledPayload,
 } from './chunking.js';
+import { retryThroughOutage } from './outage.js';
 import { Subscription } from './subscription.js';
 
 export interface PublishChunkedOptions {
@@ -22,6 +23,13 @@ export interface PublishChunkedOptions {
   streamId?: string;
   /** Wait until the server has received everything (default true). */
   flush?: boolean;
+  /**
+   * With flush: if the server goes away before it has everything, publish the whole message again
+   * (under a new stream id) once the client has reconnected, for up to this long (default 60 s; 0 =
+   * fail at once). Receivers then may see it twice: every message of the protocol is taken once.
+   */
+  outageRetryMs?: number;
+  log?: Logger;
 }
 
 export interface ReceivedPayload extends ReassembledPayload {
@@ -60,13 +68,23 @@ export async function publishChunked(
   data: Uint8Array,
   opts: PublishChunkedOptions = {},
 ): Promise<{ streamId: string; chunks: number }> {
-  const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
-  const per = opts.maxChunkBytes ?? chunkDataBytes(maxPayload);
+  const once = async (streamId: string) => {
+    const maxPayload = nc.info?.max_payload ?? 1024 * 1024;
+    const per = opts.maxChunkBytes ?? chunkDataBytes(maxPayload);
+    const chunks = splitIntoChunks(data, per, opts.contentType ?? '', streamId);
+    for (const c of chunks) nc.publish(subject, c);
+    if (opts.flush !== false) await nc.flush();
+    return { streamId, chunks: chunks.length };
+  };
   const streamId = opts.streamId ?? newStreamId();
-  const chunks = splitIntoChunks(data, per, opts.contentType ?? '', streamId);
-  for (const c of chunks) nc.publish(subject, c);
-  if (opts.flush !== false) await nc.flush();
-  return { streamId, chunks: chunks.length };
+  if (opts.flush === false || opts.outageRetryMs === 0) return once(streamId);
+  let attempt = 0;
+  // A partly delivered stream is never completed: the retry is a new stream the receiver reassembles.
+  return retryThroughOutage(nc, () => once(attempt++ === 0 ? streamId : newStreamId()), {
+    what: `publish on ${subject}`,
+    deadlineMs: opts.outageRetryMs,
+    log: opts.log ?? logger('nats-chunked', { subject }),
+  });
 }
 
 /** Encodes a contract message and publishes it chunk-framed (content type = its type name). */

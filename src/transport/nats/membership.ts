@@ -11,6 +11,7 @@ import type { MemberRecord, MessageInput } from '../proto/types.js';
 import { ConflictError } from '../errors.js';
 import { token } from './subjects.js';
 import { MembershipWatch } from './membership-watch.js';
+import { retryThroughOutage } from './outage.js';
 
 export interface MembershipOptions {
   /** KV bucket name, normally buckets.nodes(cluster). */
@@ -31,7 +32,8 @@ export class Membership {
   private failures = 0;
 
   private constructor(
-    readonly kv: KV,
+    private readonly nc: NatsConnection,
+    private bucketKv: KV,
     private readonly jsm: JetStreamManager,
     readonly bucket: string,
     readonly ttlMs: number,
@@ -66,7 +68,12 @@ export class Membership {
     const heartbeatMs = Math.min(opts.heartbeatMs ?? Infinity, Math.max(100, ttl / 3));
     // checkAPI false: a node's credential may use the bucket's stream API but not $JS.API.INFO.
     const jsm = await nc.jetstreamManager({ checkAPI: false });
-    return new Membership(kv, jsm, opts.bucket, ttl, heartbeatMs, log);
+    return new Membership(nc, kv, jsm, opts.bucket, ttl, heartbeatMs, log);
+  }
+
+  /** The bucket (re-created if a NATS restart without its store lost it). */
+  get kv(): KV {
+    return this.bucketKv;
   }
 
   /** The record this process registered (undefined before register / after deregister). */
@@ -129,7 +136,29 @@ export class Membership {
   async heartbeat(): Promise<void> {
     if (!this.record) return;
     this.record = { ...this.record, heartbeatAtMs: Date.now() };
-    await this.kv.put(this.record.nodeId, encode('tso.v1.MemberRecord', this.record));
+    const value = encode('tso.v1.MemberRecord', this.record);
+    try {
+      await this.kv.put(this.record.nodeId, value);
+    } catch (e) {
+      // A NATS server restarted without its JetStream store has no bucket any more (a put into it finds
+      // no stream: "no responders"): make it again, with the TTL this member heartbeats for.
+      if (!(await this.bucketGone())) throw e;
+      this.log.warn(
+        { bucket: this.bucket },
+        'membership bucket gone (a NATS restart without its store): creating it again',
+      );
+      this.bucketKv = await this.nc.jetstream().views.kv(this.bucket, { ttl: this.ttlMs, history: 1 });
+      await this.kv.put(this.record.nodeId, value);
+    }
+  }
+
+  private async bucketGone(): Promise<boolean> {
+    try {
+      await this.jsm.streams.info(`KV_${this.bucket}`);
+      return false;
+    } catch (e) {
+      return /stream not found/i.test(String(e));
+    }
   }
 
   /** Stops heartbeats and deletes the record. */
@@ -170,7 +199,12 @@ export class Membership {
    * expiring by TTL while it lists makes it wait forever (the membership sweep then never ran
    * again), and a heartbeat landing while it lists returns that key twice.
    */
-  async list(): Promise<MemberRecord[]> {
+  list(): Promise<MemberRecord[]> {
+    // Read-only: while the server is away (a NATS restart) it is asked again once it is back.
+    return retryThroughOutage(this.nc, () => this.listOnce(), { what: 'membership list', log: this.log });
+  }
+
+  private async listOnce(): Promise<MemberRecord[]> {
     const prefix = `$KV.${this.bucket}.`;
     const si = await this.jsm.streams.info(`KV_${this.bucket}`, { subjects_filter: `${prefix}>` });
     const keys = Object.keys(si.state.subjects ?? {}).map((s) => s.slice(prefix.length));
@@ -199,7 +233,9 @@ export class Membership {
         },
         (err: unknown) => {
           this.failures++;
-          this.log.warn({ err, failures: this.failures }, 'heartbeat failed; will retry');
+          // One line, no stack: during a NATS restart every member says this once per heartbeat.
+          const reason = err instanceof Error ? err.message : String(err);
+          this.log.warn({ reason, failures: this.failures }, 'heartbeat failed; will retry');
         },
       );
     }, this.heartbeatMs);

@@ -5,6 +5,7 @@
 import type { KV, NatsConnection, ObjectInfo, ObjectStore } from 'nats';
 import { logger, type Logger } from '../../util/log.js';
 import { ConflictError, IntegrityError, NotFoundError } from '../errors.js';
+import { isNatsOutage, retryThroughOutage } from './outage.js';
 import { decode, encode } from '../proto/codec.js';
 import type { MessageInput, WeightsAnnounce } from '../proto/types.js';
 import { isSha256Hex, sha256Hex } from '../util/sha256.js';
@@ -31,6 +32,7 @@ export type WeightMeta = Omit<
 
 export class WeightStore {
   private constructor(
+    private readonly nc: NatsConnection,
     readonly os: ObjectStore,
     readonly state: KV,
     readonly bucket: string,
@@ -43,14 +45,22 @@ export class WeightStore {
     const os = await js.views.os(opts.bucket);
     const state = await js.views.kv(opts.stateBucket, { history: 10 });
     const log = opts.log ?? logger('weight-store', { bucket: opts.bucket });
-    return new WeightStore(os, state, opts.bucket, opts.runId ?? '', log);
+    return new WeightStore(nc, os, state, opts.bucket, opts.runId ?? '', log);
   }
 
   /**
    * Stores `data` as `version`. meta.sha256, if given, must match the data. Returns the
    * announcement to publish on subjects.ref(run).
    */
-  async putVersion(version: string, data: Uint8Array, meta: WeightMeta = {}): Promise<WeightsAnnounce> {
+  putVersion(version: string, data: Uint8Array, meta: WeightMeta = {}): Promise<WeightsAnnounce> {
+    return this.retry('putVersion', () => this.putVersionOnce(version, data, meta));
+  }
+
+  private async putVersionOnce(
+    version: string,
+    data: Uint8Array,
+    meta: WeightMeta,
+  ): Promise<WeightsAnnounce> {
     token('weight version', version);
     const sha256 = sha256Hex(data);
     if (meta.sha256 !== undefined && meta.sha256 !== sha256) {
@@ -97,13 +107,18 @@ export class WeightStore {
   }
 
   /** Reads a version, verifying size and SHA-256. NotFoundError / IntegrityError otherwise. */
-  async getVersion(version: string): Promise<{ data: Uint8Array; announce: WeightsAnnounce }> {
+  getVersion(version: string): Promise<{ data: Uint8Array; announce: WeightsAnnounce }> {
+    return this.retry('getVersion', () => this.getVersionOnce(version));
+  }
+
+  private async getVersionOnce(version: string): Promise<{ data: Uint8Array; announce: WeightsAnnounce }> {
     const announce = await this.info(version);
     if (!announce) throw new NotFoundError(`weights ${version} not found in ${this.bucket}`);
     let data: Uint8Array | null;
     try {
       data = await this.os.getBlob(version);
     } catch (err) {
+      if (isNatsOutage(err)) throw err; // retried, not a damaged object
       throw new IntegrityError(`weights ${version}: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (!data) throw new NotFoundError(`weights ${version} not found in ${this.bucket}`);
@@ -131,7 +146,11 @@ export class WeightStore {
   }
 
   /** Points weights.latest at a stored version. */
-  async setLatest(version: string): Promise<WeightsAnnounce> {
+  setLatest(version: string): Promise<WeightsAnnounce> {
+    return this.retry('setLatest', () => this.setLatestOnce(version));
+  }
+
+  private async setLatestOnce(version: string): Promise<WeightsAnnounce> {
     const announce = await this.info(version);
     if (!announce) throw new NotFoundError(`cannot mark ${version} latest: not stored in ${this.bucket}`);
     await this.state.put(LATEST_WEIGHTS_KEY, encode('tso.v1.WeightsAnnounce', announce));
@@ -139,10 +158,22 @@ export class WeightStore {
   }
 
   /** The latest pointer, or null if none was set. */
-  async latest(): Promise<WeightsAnnounce | null> {
+  latest(): Promise<WeightsAnnounce | null> {
+    return this.retry('latest', () => this.latestOnce());
+  }
+
+  private async latestOnce(): Promise<WeightsAnnounce | null> {
     const e = await this.state.get(LATEST_WEIGHTS_KEY);
     if (!e || e.operation !== 'PUT') return null;
     return decode('tso.v1.WeightsAnnounce', e.value);
+  }
+
+  /**
+   * Every operation is idempotent (a version is written once; identical bytes again are a no-op), so
+   * one that fails because the server is away (a NATS restart) is done again once it is back.
+   */
+  private retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return retryThroughOutage(this.nc, fn, { what: `weight store ${what}`, log: this.log });
   }
 
   private announceOf(info: ObjectInfo): WeightsAnnounce {

@@ -83,9 +83,10 @@ export interface NodeEvent {
   node: string;
   /**
    * lost: unreachable or silent (its work fails over); error: it answered a call with an error status
-   * (it keeps serving); fallback: work done another way (another judge node, or the prior).
+   * (it keeps serving); fallback: work done another way (another judge node, or the prior); retry:
+   * answers lost in flight (a NATS restart) were asked for again.
    */
-  kind: 'lost' | 'joined' | 'rerouted' | 'refused' | 'error' | 'fallback';
+  kind: 'lost' | 'joined' | 'rerouted' | 'refused' | 'error' | 'fallback' | 'retry';
   detail: string;
 }
 
