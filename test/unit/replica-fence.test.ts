@@ -2,7 +2,12 @@
 // epoch it is bound to, its next step, its model's size, the update's own checksum, its base weights,
 // and a weight layout equal to its model's. One reason per refusal.
 import { describe, expect, it } from 'vitest';
-import { foreignReason, isRepeatOfLast, layoutMismatch, updateRefusal } from '../../src/cluster/node/replica-fence.js';
+import {
+  foreignReason,
+  isRepeatOfLast,
+  layoutMismatch,
+  updateRefusal,
+} from '../../src/cluster/node/replica-fence.js';
 import { sha256Hex } from '../../src/model/weights-codec.js';
 import type { Update, WeightsAnnounce } from '../../src/transport/index.js';
 

@@ -14,7 +14,6 @@ import type { Logger } from '../../util/log.js';
 import {
   defineService,
   GrpcStatusError,
-  publishMessage,
   ResponseSource,
   status,
   type CallContext,
@@ -26,7 +25,7 @@ import {
 import { endpointVersion, type EndpointConfig } from './endpoint-config.js';
 import { readChoices, requestFor, type EndpointChoice } from './endpoint-request.js';
 import type { ModelNodeDeps } from './model-node-service.js';
-import { resolveGenerate } from './generate-request.js';
+import { publishResponseCopy, resolveGenerate } from './generate-request.js';
 
 export interface EndpointNodeDeps {
   info: ModelNodeDeps['info'];
@@ -142,15 +141,7 @@ export function endpointNodeService(d: EndpointNodeDeps): ServiceRegistration {
             },
           })),
         );
-        if (req.publishSubject) {
-          await publishMessage(d.nc, req.publishSubject, 'tso.v1.ResponseBatch', {
-            runId: req.runId,
-            iteration: req.iteration,
-            nodeId: info.nodeId,
-            responses: out as GenerateResponse[],
-            seq: seq++,
-          });
-        }
+        await publishResponseCopy(d.nc, req, info.nodeId, out as GenerateResponse[], seq++);
         yield* out;
       }
     },

@@ -1,9 +1,10 @@
 // What every generator node — a tfjs model or an OpenAI-compatible endpoint — checks and resolves of a
 // Generate request, in one place: the bounds on prompts and samples, and the sampling actually used
-// (protobuf defaults read as unset, then the node's own override key by key).
+// (protobuf defaults read as unset, then the node's own override key by key), and the NATS copy of
+// each streamed batch.
 import { effectiveSampling, type SamplingOverride } from '../../model/generate.js';
-import { GrpcStatusError, status } from '../../transport/index.js';
-import type { GenerateRequest, SamplingParams } from '../../transport/proto/types.js';
+import { GrpcStatusError, publishMessage, status, type NatsConnection } from '../../transport/index.js';
+import type { GenerateRequest, GenerateResponse, SamplingParams } from '../../transport/proto/types.js';
 import { checkCount, REQUEST_LIMITS } from './request-limits.js';
 
 const MAX_PROMPTS = 10_000;
@@ -32,4 +33,25 @@ export function resolveGenerate(
   const n = Math.max(1, req.n);
   checkCount('prompts × n', n * req.prompts.length, REQUEST_LIMITS.generateRows);
   return { sampling, n };
+}
+
+/**
+ * Publishes one streamed batch of a Generate answer on the request's `publish_subject`, if it names
+ * one: the NATS copy the coordinator checks against the gRPC stream (README "Security").
+ */
+export async function publishResponseCopy(
+  nc: NatsConnection,
+  req: GenerateRequest,
+  nodeId: string,
+  responses: GenerateResponse[],
+  seq: number,
+): Promise<void> {
+  if (!req.publishSubject) return;
+  await publishMessage(nc, req.publishSubject, 'tso.v1.ResponseBatch', {
+    runId: req.runId,
+    iteration: req.iteration,
+    nodeId,
+    responses,
+    seq,
+  });
 }

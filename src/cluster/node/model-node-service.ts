@@ -9,7 +9,6 @@ import { sequenceLogProbs } from '../../tso/dpo-step.js';
 import {
   defineService,
   GrpcStatusError,
-  publishMessage,
   ResponseSource,
   receiveWeights,
   status,
@@ -21,7 +20,7 @@ import {
   type ServiceRegistration,
 } from '../../transport/index.js';
 import type { PolicyReplica } from './policy-replica.js';
-import { resolveGenerate } from './generate-request.js';
+import { publishResponseCopy, resolveGenerate } from './generate-request.js';
 import { checkCount, REQUEST_LIMITS, weightBytesLimit } from './request-limits.js';
 
 export interface ModelNodeDeps {
@@ -92,15 +91,7 @@ export function modelNodeService(d: ModelNodeDeps): ServiceRegistration {
             source: d.source === 'policy' ? ResponseSource.POLICY : ResponseSource.GENERATOR,
           },
         }));
-        if (req.publishSubject) {
-          await publishMessage(d.nc, req.publishSubject, 'tso.v1.ResponseBatch', {
-            runId: req.runId,
-            iteration: req.iteration,
-            nodeId: info.nodeId,
-            responses: out as GenerateResponse[],
-            seq: seq++,
-          });
-        }
+        await publishResponseCopy(d.nc, req, info.nodeId, out as GenerateResponse[], seq++);
         yield* out;
       }
     },

@@ -29,6 +29,12 @@ export interface ClientControl {
 
 export type TypedClient<S extends ServiceName> = ClientMethods<S> & ClientControl;
 
+/** The host of a "host:port" / "[v6]:port" address (undefined for other target forms). */
+function hostOf(address: string): string | undefined {
+  const m = /^\[([^\]]+)\]:\d+$/.exec(address) ?? /^([^:/]+):\d+$/.exec(address);
+  return m?.[1];
+}
+
 export function createClient<S extends ServiceName>(
   serviceName: S,
   address: string,
@@ -36,7 +42,9 @@ export function createClient<S extends ServiceName>(
 ): TypedClient<S> {
   const built = buildService(serviceName);
   const maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-  const raw = new Client(address, channelCredentials(opts.tls), {
+  const { creds, options } = channelCredentials(opts.tls, hostOf(address));
+  const raw = new Client(address, creds, {
+    ...options,
     'grpc.max_receive_message_length': maxBytes,
     'grpc.max_send_message_length': maxBytes,
     ...opts.channelOptions,
