@@ -216,9 +216,17 @@ describe('tso node: bad input', () => {
     expect(w1).not.toBe(w0);
     expect(good.sha256).toBe(w1);
     base = w1;
-    // Fenced: the same (valid) update replayed, or one that skips a step, moves nothing.
-    for (const step of [0, 5]) {
-      const replay = await update(step, undefined);
+    // The same update sent again (as the coordinator does when an answer was lost): answered with the
+    // weights it produced, not applied twice.
+    const again = await update(0, undefined);
+    expect(again.sha256).toBe(w1);
+    expect(await params('again-0')).toBe(w1);
+    // Fenced: another update for the applied step, or one that skips a step, moves nothing.
+    for (const [step, other] of [
+      [0, 5e-3],
+      [5, undefined],
+    ] as const) {
+      const replay = await update(step, other);
       expect(replay.sha256).toBe('');
       expect(await params(`replay-${step}`)).toBe(w1);
     }
