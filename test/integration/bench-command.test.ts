@@ -96,3 +96,48 @@ describe('tso bench', () => {
     expect(r.stderr).toMatch(/started nats-server at nats:\/\/127\.0\.0\.1:\d+/);
   }, 300_000);
 });
+
+describe('tso bench --cluster', () => {
+  it('runs a real local cluster twice and prints every cost figure, consistent with each other', async () => {
+    const r = await runTsoCommand(
+      ['bench', '--cluster', '--json', '--quiet', '--generators', '1', '--iters', '2', ...TINY.slice(2)],
+      400_000,
+    );
+    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    type Run = {
+      replicas: number;
+      iteration_phase_s: Record<string, number>;
+      step_ms: number;
+      slowest_replica_compute_ms: number;
+      coordination_overhead: number;
+    };
+    const j = JSON.parse(r.stdout) as {
+      cluster: { grad_shards: number; runs: Run[]; scaling_efficiency_2_replicas: number };
+      transport: {
+        bytes: number;
+        gradient_chunked_ms: number;
+        refresh: { readers: number; object_store_ms: number; raw_loopback_ms: number }[];
+      };
+    };
+    const [two, one] = j.cluster.runs;
+    expect([two.replicas, one.replicas]).toEqual([2, 1]);
+    expect(j.cluster.grad_shards).toBe(2);
+    for (const run of [two, one]) {
+      for (const phase of ['generate', 'pairs', 'reference', 'train', 'refresh', 'evaluate'])
+        expect(run.iteration_phase_s[phase], `${run.replicas} replicas: ${phase}`).toBeGreaterThan(0);
+      expect(run.slowest_replica_compute_ms).toBeGreaterThan(0);
+      expect(run.step_ms).toBeGreaterThan(run.slowest_replica_compute_ms);
+      // 1 − compute / wall per step, averaged over iterations: a fraction.
+      expect(run.coordination_overhead).toBeGreaterThan(0);
+      expect(run.coordination_overhead).toBeLessThan(1);
+    }
+    // Step time with 1 replica / (2 × step time with 2).
+    expect(j.cluster.scaling_efficiency_2_replicas).toBeCloseTo(one.step_ms / (2 * two.step_ms), 2);
+    expect(j.transport.bytes).toBeGreaterThan(0);
+    expect(j.transport.refresh.map((x) => x.readers)).toEqual([1, 2, 4, 8]);
+    for (const x of j.transport.refresh) {
+      expect(x.object_store_ms).toBeGreaterThan(0);
+      expect(x.raw_loopback_ms).toBeGreaterThan(0);
+    }
+  }, 500_000);
+});
