@@ -29,11 +29,9 @@ describe('a hung generator', () => {
       run: { run_id: 'hunggen', minibatches: MB, minibatch_prompts: 8, epochs: 1, train_batch_pairs: 8 },
     });
     cleanups.push(() => rmSync(fx.root, { recursive: true, force: true }));
-    const at: { line: string; ms: number }[] = [];
     let stopped = '';
     let resumed = '';
     const run = await runClusterLogged(fx.clusterConfig, (line, children) => {
-      at.push({ line, ms: Date.now() });
       const c = children.get('gen-b');
       if (!stopped && c?.pid && /\[coordinator\] .*mini-batch 2\/\d+ generate/.test(line)) {
         stopped = line;
@@ -59,19 +57,18 @@ describe('a hung generator', () => {
     const back = gb.findIndex((e) => /^joined: gen-b is back \(heartbeating again\)/.test(e));
     expect(back, why).toBeGreaterThan(gb.indexOf(lost[0]));
 
-    // The iteration it hung in: from its generate line to its pairs line, at most deadline + 5 s.
-    const lostAt = at.findIndex((x) => x.line === resumed);
-    const gen = at
-      .slice(0, lostAt)
-      .reverse()
-      .find((x) => /\[coordinator\] .*mini-batch \d+\/\d+ generate/.test(x.line));
-    const pairs = at.slice(lostAt).find((x) => /\[coordinator\] .*mini-batch \d+\/\d+ pairs/.test(x.line));
-    expect(gen && pairs, log).toBeTruthy();
-    const ms = pairs!.ms - gen!.ms;
-    console.log(
-      `[hung-generator] ${lost[0]}; generate → pairs of that iteration: ${ms} ms (deadline ${DEADLINE_MS} ms)`,
+    // The iteration it hung in: its generate phase (the coordinator's own clock, metrics.jsonl) waited
+    // out the deadline and no more than 5 s beyond it. It is the slowest generate phase of the run.
+    const rows = readJsonl<{ phase?: string; diagnostics?: { phase_wall_s: Record<string, number> } }>(
+      fx.runDir,
+      'metrics.jsonl',
     );
-    expect(ms).toBeLessThanOrEqual(DEADLINE_MS + 5000);
+    const gen = Math.max(...rows.map((r) => (r.diagnostics?.phase_wall_s.generate ?? 0) * 1000));
+    console.log(
+      `[hung-generator] ${lost[0]}; slowest generate phase ${Math.round(gen)} ms (deadline ${DEADLINE_MS} ms)`,
+    );
+    expect(gen).toBeGreaterThanOrEqual(DEADLINE_MS - 100);
+    expect(gen).toBeLessThanOrEqual(DEADLINE_MS + 5000);
 
     const report = readJson<ReportJson & { per_iteration: { iteration: number; missing: number }[] }>(
       fx.runDir,
