@@ -155,16 +155,9 @@ export async function distributedStep(
     const ranges = shardRanges(pairs.length, ctx.gradShards);
     const reassigned: string[] = [];
     const computeMsByNode = new Map<string, number>();
-    const summaries = await computeShards(
-      ctx,
-      replicas,
-      step,
-      pairs,
-      loss,
-      ranges,
-      reassigned,
-      computeMsByNode,
-    );
+    const compute = (only?: number[]) =>
+      computeShards(ctx, replicas, step, pairs, loss, ranges, reassigned, computeMsByNode, only);
+    const summaries = await compute();
     // A shard counts only if it is of this epoch and is the bytes its replica's gRPC answer names.
     const shardOf = (x: ReceivedMessage<GradientShard>, s: number) =>
       x.message.replica === s &&
@@ -181,17 +174,7 @@ export async function distributedStep(
           'retry',
           `step ${step}: gradient shard(s) ${missing.join(', ')} did not arrive; computing them again (attempt ${attempt})`,
         );
-        const again = await computeShards(
-          ctx,
-          replicas,
-          step,
-          pairs,
-          loss,
-          ranges,
-          reassigned,
-          computeMsByNode,
-          missing,
-        );
+        const again = await compute(missing);
         for (const s of missing) summaries[s] = again[s];
       },
     });
