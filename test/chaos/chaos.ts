@@ -11,12 +11,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ClusterConfigSchema } from '../../src/cluster/cluster-config.js';
-import { runLocal } from '../../src/cluster/local-run.js';
-import { loadConfigFile } from '../../src/config/load-config.js';
 import { Rng } from '../../src/tso/rng.js';
 import { makeFixture } from '../helpers/cluster-fixture.js';
-import { readJson, runClusterLogged, type ReportJson } from '../helpers/cluster-run.js';
+import {
+  inProcessPolicySha,
+  policySha,
+  readJson,
+  runClusterLogged,
+  type ReportJson,
+} from '../helpers/cluster-run.js';
 import { runTsoCommand } from '../helpers/tso-process.js';
 
 const { values: args } = parseArgs({
@@ -48,8 +51,6 @@ interface Row {
 }
 
 const say = (l: string) => process.stderr.write(`[chaos] ${l}\n`);
-const shaOf = (runDir: string) =>
-  readJson<{ sha256: string }>(join(runDir, 'policy'), 'manifest.json').sha256;
 
 async function fixture(name: string) {
   // rpc deadline 20 s: a SIGSTOPped node is found lost within it (and the run still finishes).
@@ -64,10 +65,7 @@ async function main(): Promise<void> {
   const t0 = Date.now();
   const base = await fixture('chaos-base');
   const refDir = mkdtempSync(join(tmpdir(), 'tso-chaos-ref-'));
-  await runLocal(await loadConfigFile(base.clusterConfig, ClusterConfigSchema), {
-    runDir: join(refDir, 'run'),
-  });
-  const expected = shaOf(join(refDir, 'run'));
+  const expected = await inProcessPolicySha(base.clusterConfig, join(refDir, 'run'));
   say(`uninterrupted (in-process) run: policy sha256 ${expected.slice(0, 12)}`);
   rmSync(refDir, { recursive: true, force: true });
   rmSync(base.root, { recursive: true, force: true });
@@ -102,7 +100,7 @@ async function main(): Promise<void> {
         .filter((n) => n.lost)
         .map((n) => n.id)
         .join(', ');
-      sha = shaOf(fx.runDir);
+      sha = policySha(fx.runDir);
     } else say(`run ${i + 1} failed (exit ${code}):\n${run.lines.slice(-30).join('\n')}`);
     const mustMatch = target.startsWith('policy') || target === 'coordinator';
     rows.push({

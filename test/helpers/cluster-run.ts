@@ -1,10 +1,14 @@
 // Runs `tso cluster` in-process (runCluster: every node and the coordinator are real OS processes)
 // and keeps its interleaved log lines, so a test can react to progress (kill a node, start a joiner)
-// and print the tail when an assertion fails.
+// and print the tail when an assertion fails; and the final weights' SHA-256 of a run dir, and of the
+// same config run in one process.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ClusterConfigSchema } from '../../src/cluster/cluster-config.js';
 import { runCluster } from '../../src/cluster/launcher/run-cluster.js';
+import { runLocal } from '../../src/cluster/local-run.js';
+import { loadConfigFile } from '../../src/config/load-config.js';
 
 export interface ClusterRunResult {
   code: number;
@@ -66,4 +70,18 @@ export interface StepRow {
   checksum: string;
   replicas: number;
   reassigned: string[];
+}
+
+/** SHA-256 of the exported policy of a run dir. */
+export function policySha(runDir: string): string {
+  return readJson<{ sha256: string }>(join(runDir, 'policy'), 'manifest.json').sha256;
+}
+
+/**
+ * The same cluster config run in one process, never interrupted (test/integration/cluster.test.ts shows
+ * it equals an uninterrupted cluster run bit for bit): the final weights a faulted cluster run must match.
+ */
+export async function inProcessPolicySha(clusterConfig: string, runDir: string): Promise<string> {
+  await runLocal(await loadConfigFile(clusterConfig, ClusterConfigSchema), { runDir });
+  return policySha(runDir);
 }

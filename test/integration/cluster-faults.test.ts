@@ -8,12 +8,11 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
-import { ClusterConfigSchema } from '../../src/cluster/cluster-config.js';
-import { runLocal } from '../../src/cluster/local-run.js';
-import { loadConfigFile } from '../../src/config/load-config.js';
 import { buckets, connectNats, Membership } from '../../src/transport/index.js';
 import { DEFAULT_GENERATORS, makeFixture, type FixtureOptions } from '../helpers/cluster-fixture.js';
 import {
+  inProcessPolicySha,
+  policySha,
   readJson,
   readJsonl,
   runClusterLogged,
@@ -36,17 +35,6 @@ async function setup(name: string, o: Omit<FixtureOptions, 'nats' | 'cluster'>) 
   const fx = await makeFixture({ ...o, nats: nats.url, cluster: name });
   cleanups.push(() => rmSync(fx.root, { recursive: true, force: true }));
   return { fx, nats };
-}
-
-/** SHA-256 of the exported policy of a run dir. */
-const policySha = (runDir: string) =>
-  readJson<{ sha256: string }>(join(runDir, 'policy'), 'manifest.json').sha256;
-
-/** The same config run in one process (never interrupted): the final weights the cluster must match. */
-async function inProcessSha(clusterConfig: string, runDir: string): Promise<string> {
-  const cfg = await loadConfigFile(clusterConfig, ClusterConfigSchema);
-  await runLocal(cfg, { runDir });
-  return policySha(runDir);
 }
 
 describe('cluster faults change nothing', () => {
@@ -88,7 +76,7 @@ describe('cluster faults change nothing', () => {
     expect(steps.filter((s) => s.iteration === MB - 1).every((s) => s.replicas === 1)).toBe(true);
 
     const localDir = join(fx.root, 'local-run');
-    const want = await inProcessSha(fx.clusterConfig, localDir);
+    const want = await inProcessPolicySha(fx.clusterConfig, localDir);
     const localSteps = readJsonl<StepRow>(localDir, 'steps.jsonl');
     expect(steps.map((s) => s.pairs)).toEqual(localSteps.map((s) => s.pairs));
     const got = policySha(fx.runDir);
@@ -136,7 +124,7 @@ describe('cluster faults change nothing', () => {
     const steps = readJsonl<StepRow>(fx.runDir, 'steps.jsonl');
     expect(steps.some((s) => s.replicas === 1)).toBe(true);
     expect(steps.filter((s) => s.iteration === MB - 1).every((s) => s.replicas === 2)).toBe(true);
-    const want = await inProcessSha(fx.clusterConfig, join(fx.root, 'local-run'));
+    const want = await inProcessPolicySha(fx.clusterConfig, join(fx.root, 'local-run'));
     console.log(`[cluster-faults] stopped and back: ${policySha(fx.runDir)}, in-process: ${want}`);
     expect(policySha(fx.runDir)).toBe(want);
   }, 300_000);

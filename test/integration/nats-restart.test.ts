@@ -7,11 +7,16 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ClusterConfigSchema } from '../../src/cluster/cluster-config.js';
-import { runLocal } from '../../src/cluster/local-run.js';
-import { loadConfigFile } from '../../src/config/load-config.js';
 import { DEFAULT_GENERATORS, makeFixture } from '../helpers/cluster-fixture.js';
-import { readJson, readJsonl, runClusterLogged, tail, type ReportJson } from '../helpers/cluster-run.js';
+import {
+  inProcessPolicySha,
+  policySha,
+  readJson,
+  readJsonl,
+  runClusterLogged,
+  tail,
+  type ReportJson,
+} from '../helpers/cluster-run.js';
 import { natsServerBinary } from '../../src/cluster/launcher/nats-process.js';
 import { processesMatching, whenBusy } from '../helpers/proc-scan.js';
 
@@ -19,9 +24,6 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-const policySha = (runDir: string) =>
-  readJson<{ sha256: string }>(join(runDir, 'policy'), 'manifest.json').sha256;
 
 /** The launcher's nats-server (not its watchdog, whose command line names the same config). */
 function natsServerPids(storeDir: string): number[] {
@@ -86,11 +88,8 @@ describe('a nats-server restart mid-run', () => {
     const steps = readJsonl<{ step: number }>(fx.runDir, 'steps.jsonl');
     expect(steps.map((s) => s.step)).toEqual(steps.map((_, i) => i));
 
-    const localDir = join(fx.root, 'local-run');
-    const cfg = await loadConfigFile(fx.clusterConfig, ClusterConfigSchema);
-    await runLocal(cfg, { runDir: localDir });
+    const want = await inProcessPolicySha(fx.clusterConfig, join(fx.root, 'local-run'));
     const got = policySha(fx.runDir);
-    const want = policySha(localDir);
     console.log(`[nats-restart] after the restart: ${got}, uninterrupted: ${want}`);
     expect(got).toBe(want);
     // The restarted server is stopped with the run: no nats-server of this store is left.

@@ -5,10 +5,11 @@
 // killer), the watchdog starts it again on the same port with the same config and store dir, so
 // JetStream keeps its streams and every client's reconnect loop finds it; only after RESTART_LIMIT
 // restarts within RESTART_WINDOW_MS does it give up, clean up and exit 1, so the launcher sees it. It
-// writes one `nats-watchdog: …` line to stderr per event (the launcher prints them). It is also the backstop for the launcher's other children:
-// the launcher tells it their process groups (`pgid N` lines); when the launcher dies, children exit by
-// themselves on their closed stdin, but one whose event loop is blocked (a long synchronous tfjs
-// evaluation) cannot notice, so after CHILDREN_GRACE_MS the watchdog SIGKILLs the groups still there.
+// writes one `nats-watchdog: …` line to stderr per event (the launcher prints them). It is also the
+// backstop for the launcher's other children: the launcher tells it their process groups (`pgid N`
+// lines); when the launcher dies, children exit by themselves on their closed stdin, but one whose
+// event loop is blocked (a long synchronous tfjs evaluation) cannot notice, so after CHILDREN_GRACE_MS
+// the watchdog SIGKILLs the groups still there.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 
