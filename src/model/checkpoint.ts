@@ -1,5 +1,6 @@
 // A model directory: tfjs-style model.json + weights.bin, plus manifest.json with the config, parameter
 // order and the SHA-256 of weights.bin. Loading verifies the digest and refuses a mismatch.
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GPTConfigSchema, paramSpecs, type GPTConfig } from './config.js';
@@ -123,7 +124,16 @@ export async function loadModel(
   return { model: GPT.fromArrays(manifest.config, values, trainable), manifest };
 }
 
-/** SHA-256 of a model's current weights (the checksum replicas compare). */
+/**
+ * SHA-256 of a model's current weights (the checksum replicas compare): the digest of the concatenated
+ * float32 bytes, hashed array by array straight from each tensor's data, without copying them into
+ * one buffer first (a replica computes it twice per optimizer step).
+ */
 export function weightsChecksum(model: GPT): string {
-  return sha256Hex(concatParams(model.getWeights()));
+  const h = createHash('sha256');
+  for (const v of model.vars) {
+    const a = v.dataSync() as Float32Array;
+    h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  }
+  return h.digest('hex');
 }

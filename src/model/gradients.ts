@@ -40,3 +40,16 @@ export function averageGradients(grads: Float32Array[], weights?: number[]): Flo
   for (let i = 0; i < n; i++) out[i] = acc[i] / total;
   return out;
 }
+
+/**
+ * Index of the first NaN or ±Infinity entry, or −1. A plain loop: `Array.prototype.some` with a callback
+ * is ~5× slower, and every replica and the coordinator scan each gradient once per step.
+ */
+export function firstNonFinite(g: Float32Array): number {
+  for (let i = 0; i < g.length; i++) {
+    const x = g[i];
+    // x − x is 0 for every finite x and NaN for NaN and ±Infinity.
+    if (x - x !== 0) return i;
+  }
+  return -1;
+}

@@ -1,6 +1,7 @@
 // One data-parallel optimizer step across the policy replicas (see README "One training step across
 // replicas"): shards out over gRPC, gradient shards back over NATS, a fixed-order weighted average out
 // over NATS, and every replica's weight checksum compared.
+import { firstNonFinite } from '../../model/gradients.js';
 import { sha256Hex } from '../../model/weights-codec.js';
 import type { LossConfig } from '../../tso/dpo-step.js';
 import type { TrainPair, TrainStepResult } from '../../tso/loop/port.js';
@@ -188,7 +189,7 @@ export async function distributedStep(
       new Uint8Array(g.buffer).set(msg.grad);
       return g;
     });
-    const bad = shards.findIndex((g) => g.some((x) => !Number.isFinite(x)));
+    const bad = shards.findIndex((g) => firstNonFinite(g) >= 0);
     if (bad >= 0) {
       // Refused: no update is published, so no replica changes its weights.
       const why = `step ${step}: gradient of shard ${bad} (${summaries[bad].subject}) is not finite; step refused, no weights changed`;
