@@ -25,19 +25,33 @@ export function computeFlatGradient(model: GPT, lossFn: () => tf.Scalar): FlatGr
   return { loss, grad };
 }
 
-/** Element-wise mean of equally weighted gradients, summed in the given (fixed) order. */
+/**
+ * Element-wise weighted mean of gradients, summed in float64 in the given (fixed) order: every entry is
+ * ((0 + g0·w0) + g1·w1 + …) / Σw, rounded to float32 once. One pass with no float64 buffer: the
+ * coordinator runs this every optimizer step.
+ */
 export function averageGradients(grads: Float32Array[], weights?: number[]): Float32Array {
   if (grads.length === 0) throw new Error('no gradients to average');
   const n = grads[0].length;
   const w = weights ?? grads.map(() => 1);
   const total = w.reduce((a, b) => a + b, 0);
-  const out = new Float32Array(n);
-  const acc = new Float64Array(n);
   grads.forEach((g, k) => {
     if (g.length !== n) throw new Error(`gradient ${k} has ${g.length} values, expected ${n}`);
-    for (let i = 0; i < n; i++) acc[i] += g[i] * w[k];
   });
-  for (let i = 0; i < n; i++) out[i] = acc[i] / total;
+  const out = new Float32Array(n);
+  const k = grads.length;
+  if (k === 2) {
+    // The common case (two shards), without the inner loop.
+    const [a, b] = grads;
+    const [wa, wb] = w;
+    for (let i = 0; i < n; i++) out[i] = (0 + a[i] * wa + b[i] * wb) / total;
+    return out;
+  }
+  for (let i = 0; i < n; i++) {
+    let acc = 0;
+    for (let j = 0; j < k; j++) acc += grads[j][i] * w[j];
+    out[i] = acc / total;
+  }
   return out;
 }
 
