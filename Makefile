@@ -4,7 +4,7 @@ NODE_MODULES_STAMP := node_modules/.package-lock.json
 TSO := node bin/tso.js
 APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 
-.PHONY: all deps system-deps torch-deps test unit lint typecheck demo bench bench-compare bench-transport chaos pretrain clean ui-screenshots
+.PHONY: all deps system-deps torch-deps test unit lint typecheck demo bench bench-compare bench-transport bench-growth chaos pretrain clean ui-screenshots
 
 all: test
 
@@ -58,6 +58,12 @@ bench-compare: deps torch-deps
 # What moving a model's bytes costs: gradient exchange and reference refresh against raw NATS / loopback.
 bench-transport: deps system-deps
 	$(TSO) bench --transport
+
+# The cluster's costs at ~0.1M, 0.87M, 4.9M and 19M parameters (3 generators) and with 1, 2, 4, 8
+# generators (0.87M): JSON in runs/bench-growth-<time>.json, the README's tables on stderr (~30 min on 2 cores).
+bench-growth: deps system-deps
+	@mkdir -p runs
+	$(TSO) bench --growth --iters 3 > runs/bench-growth-$$(date +%Y%m%d-%H%M%S).json
 
 # 20 small cluster runs, each with a random kill -9 / SIGSTOP of a node, and 3 with a coordinator kill
 # and `tso resume`: every run must complete, replica and coordinator faults bit-identical (README table).

@@ -23,6 +23,8 @@ export interface ClusterBenchOptions {
   minibatches: number;
   stepsPerMinibatch: number;
   pairsPerStep: number;
+  /** Replica counts to run, in order (default 2, then 1: the scaling figure needs both). */
+  replicaCounts?: number[];
   log?: (line: string) => void;
 }
 
@@ -125,17 +127,21 @@ async function runOnce(o: ClusterBenchOptions, policies: number) {
   }
 }
 
+export type ClusterRun = Awaited<ReturnType<typeof runOnce>>;
+
 export async function runClusterBench(o: ClusterBenchOptions) {
   await initBackend(o.backend);
-  const two = await runOnce(o, 2);
-  const one = await runOnce(o, 1);
+  const runs: ClusterRun[] = [];
+  for (const n of o.replicaCounts ?? [2, 1]) runs.push(await runOnce(o, n));
+  const one = runs.find((r) => r.replicas === 1);
+  const two = runs.find((r) => r.replicas === 2);
   return {
     params: paramCount(o.config),
     generators: o.generators,
     pairs_per_step: o.pairsPerStep,
     grad_shards: 2,
-    runs: [two, one],
+    runs,
     // One replica computes both shards; two compute one each: ideal speed-up 2.
-    scaling_efficiency_2_replicas: round(one.step_ms / (2 * two.step_ms), 3),
+    scaling_efficiency_2_replicas: one && two ? round(one.step_ms / (2 * two.step_ms), 3) : null,
   };
 }

@@ -4,7 +4,13 @@ import { interleave, median, type Comparison } from '../bench/compare.js';
 import { DEFAULT_BENCH, runBench, type BenchOptions, type BenchReport } from '../bench/run-bench.js';
 import { runTorchReference, type TorchResult } from '../bench/torch-reference.js';
 import { runTransportBench } from '../bench/transport-bench.js';
-import { runClusterBench } from '../bench/cluster-bench.js';
+import {
+  GROWTH_GENERATORS,
+  GROWTH_SHAPES,
+  growthTables,
+  parseShapes,
+  runGrowthBench,
+} from '../bench/growth-bench.js';
 import { DEFAULT_GPT_CONFIG } from '../model/config.js';
 import { backendOption, intArg } from './options.js';
 
@@ -51,6 +57,14 @@ function intList(v: string): number[] {
   return xs;
 }
 
+function shapeList(v: string) {
+  try {
+    return parseShapes(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+}
+
 export function benchCommand(): Command {
   return new Command('bench')
     .description('measure one DPO step and KV-cached generation; prints one JSON object')
@@ -74,7 +88,18 @@ export function benchCommand(): Command {
       '--cluster',
       'a real local cluster (2 replicas, then 1; generators, judge): phase times, coordination overhead, scaling, and the transport figures of its size',
     )
-    .option('--generators <n>', 'with --cluster: generator nodes', intArg, 3)
+    .option('--generators <n>', 'with --cluster or --growth: generator nodes', intArg, 3)
+    .option(
+      '--growth',
+      'the --cluster figures for several model shapes (--shapes, at --generators) and generator counts (--generator-counts, at the --d-model/--layers shape); prints JSON, and markdown tables on stderr',
+    )
+    .option(
+      '--shapes <list>',
+      'with --growth: model shapes DxL or DxLxH',
+      shapeList,
+      parseShapes(GROWTH_SHAPES),
+    )
+    .option('--generator-counts <list>', 'with --growth: generator counts', intList, GROWTH_GENERATORS)
     .option('--readers <list>', 'with --transport: reference refresh reader counts', intList, [1, 2, 4, 8])
     .addOption(backendOption())
     .option('--threads <n>', 'data-parallel replica threads for the step', intArg, DEFAULT_BENCH.threads)
@@ -104,23 +129,22 @@ export function benchCommand(): Command {
         log,
       };
       let report: Record<string, unknown>;
-      if (o.cluster) {
-        const cluster = await runClusterBench({
-          config,
-          backend: o.backend,
+      if (o.growth || o.cluster) {
+        // --cluster is the growth sweep reduced to this one shape and no generator sweep.
+        const growth = await runGrowthBench({
+          base: config,
+          shapes: o.growth ? o.shapes : [config],
+          generatorCounts: o.growth ? o.generatorCounts : [],
           generators: o.generators,
-          minibatches: 2,
-          stepsPerMinibatch: 4,
+          backend: o.backend,
           pairsPerStep: o.pairs,
-          log,
-        });
-        const transport = await runTransportBench({
-          params: [cluster.params],
-          subscribers: o.readers,
           reps: o.iters,
+          readers: o.readers,
           log,
         });
-        report = { cluster, transport: transport.sizes[0] };
+        if (o.growth) process.stderr.write(`${growthTables(growth)}\n`);
+        const { cluster, transport } = growth.sizes[0];
+        report = o.growth ? { ...growth } : { cluster, transport };
       } else if (o.transport)
         report = await runTransportBench({ params: o.params, subscribers: o.readers, reps: o.iters, log });
       else if (!o.compare) report = await runBench(opts);

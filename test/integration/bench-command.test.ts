@@ -1,5 +1,6 @@
 // `tso bench` through the real CLI on a tiny shape: one JSON object with per-thread heap figures and
-// no leaked tensors; `--compare` alternates with the PyTorch yardstick when Debian's torch is there.
+// no leaked tensors; `--compare` alternates with the PyTorch yardstick when Debian's torch is there;
+// `--growth` (and so `--cluster`, its one-shape case) runs real local clusters.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { runTsoCommand } from '../helpers/tso-process.js';
@@ -97,11 +98,27 @@ describe('tso bench', () => {
   }, 300_000);
 });
 
-describe('tso bench --cluster', () => {
-  it('runs a real local cluster twice and prints every cost figure, consistent with each other', async () => {
+describe('tso bench --growth (the --cluster figures over shapes and generator counts)', () => {
+  it('runs real local clusters and prints every cost figure, consistent with each other', async () => {
     const r = await runTsoCommand(
-      ['bench', '--cluster', '--json', '--quiet', '--generators', '1', '--iters', '2', ...TINY.slice(2)],
-      400_000,
+      [
+        'bench',
+        '--growth',
+        '--json',
+        '--shapes',
+        '32x1x2',
+        '--generators',
+        '1',
+        '--generator-counts',
+        '2',
+        '--iters',
+        '2',
+        '--ctx',
+        '64',
+        '--pairs',
+        '4',
+      ],
+      500_000,
     );
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     type Run = {
@@ -112,17 +129,25 @@ describe('tso bench --cluster', () => {
       coordination_overhead: number;
     };
     const j = JSON.parse(r.stdout) as {
-      cluster: { grad_shards: number; runs: Run[]; scaling_efficiency_2_replicas: number };
-      transport: {
-        bytes: number;
-        gradient_chunked_ms: number;
-        refresh: { readers: number; object_store_ms: number; raw_loopback_ms: number }[];
-      };
+      sizes: {
+        shape: { dModel: number; nLayer: number; nHead: number };
+        cluster: { params: number; grad_shards: number; runs: Run[]; scaling_efficiency_2_replicas: number };
+        transport: {
+          params: number;
+          bytes: number;
+          refresh: { readers: number; object_store_ms: number; raw_loopback_ms: number }[];
+        };
+      }[];
+      generators: { generators: number; run: Run }[];
     };
-    const [two, one] = j.cluster.runs;
+    expect(j.sizes).toHaveLength(1);
+    const { shape, cluster, transport } = j.sizes[0];
+    expect(shape).toEqual({ dModel: 32, nLayer: 1, nHead: 2 });
+    const [two, one] = cluster.runs;
     expect([two.replicas, one.replicas]).toEqual([2, 1]);
-    expect(j.cluster.grad_shards).toBe(2);
-    for (const run of [two, one]) {
+    expect(cluster.grad_shards).toBe(2);
+    const runs = [two, one, ...j.generators.map((g) => g.run)];
+    for (const run of runs) {
       for (const phase of ['generate', 'pairs', 'reference', 'train', 'refresh', 'evaluate'])
         expect(run.iteration_phase_s[phase], `${run.replicas} replicas: ${phase}`).toBeGreaterThan(0);
       expect(run.slowest_replica_compute_ms).toBeGreaterThan(0);
@@ -132,12 +157,24 @@ describe('tso bench --cluster', () => {
       expect(run.coordination_overhead).toBeLessThan(1);
     }
     // Step time with 1 replica / (2 × step time with 2).
-    expect(j.cluster.scaling_efficiency_2_replicas).toBeCloseTo(one.step_ms / (2 * two.step_ms), 2);
-    expect(j.transport.bytes).toBeGreaterThan(0);
-    expect(j.transport.refresh.map((x) => x.readers)).toEqual([1, 2, 4, 8]);
-    for (const x of j.transport.refresh) {
+    expect(cluster.scaling_efficiency_2_replicas).toBeCloseTo(one.step_ms / (2 * two.step_ms), 2);
+    // The generator sweep runs 2 replicas only, at the --d-model/--layers shape.
+    expect(j.generators.map((g) => [g.generators, g.run.replicas])).toEqual([[2, 2]]);
+    expect(transport.params).toBe(cluster.params);
+    expect(transport.bytes).toBe(4 * cluster.params);
+    expect(transport.refresh.map((x) => x.readers)).toEqual([1, 2, 4, 8]);
+    for (const x of transport.refresh) {
       expect(x.object_store_ms).toBeGreaterThan(0);
       expect(x.raw_loopback_ms).toBeGreaterThan(0);
     }
-  }, 500_000);
+    // The README's tables, on stderr: one row per shape, one per generator count.
+    expect(r.stderr).toMatch(
+      new RegExp(`\\| ${Math.round(cluster.params / 1e3)}K \\| ${two.step_ms} / ${one.step_ms} ms`),
+    );
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `\\| 2 \\| [0-9.]+ / [0-9.]+ / [0-9.]+ / [0-9.]+ / [0-9.]+ / [0-9.]+ \\| ${j.generators[0].run.step_ms} ms`,
+      ),
+    );
+  }, 600_000);
 });
