@@ -107,11 +107,11 @@ static inline void store_lanes(float *c, v128_t v, int n) {
 }
 
 #define TILE_LOADSPLAT(MR, NR)                                                                       \
-  static inline void tile_ls_##MR##x##NR(int K, const float *a, int lda, const float *bp, float *c,  \
-                                         int ldc, int nvalid) {                                      \
+  static inline void tile_ls_##MR##x##NR(int K, const float *a, int lda, const float *bp,            \
+                                         const float *bz, float *c, int ldc, int nvalid) {           \
     v128_t acc[MR][NR / 4];                                                                          \
     for (int r = 0; r < MR; r++)                                                                     \
-      for (int q = 0; q < NR / 4; q++) acc[r][q] = wasm_f32x4_splat(0);                              \
+      for (int q = 0; q < NR / 4; q++) acc[r][q] = wasm_v128_load(bz + 4 * q);                       \
     for (int k = 0; k < K; k++, bp += NR) {                                                          \
       v128_t bv[NR / 4];                                                                             \
       for (int q = 0; q < NR / 4; q++) bv[q] = wasm_v128_load(bp + 4 * q);                           \
@@ -137,10 +137,10 @@ static inline void store_lanes(float *c, v128_t v, int n) {
 
 // MR x 8 tile, "splat": one v128 load gets 4 consecutive k of a row, lanes are broadcast by shuffles.
 #define TILE_SPLAT(MR)                                                                               \
-  static inline void tile_sp_##MR##x8(int K, const float *a, int lda, const float *bp, float *c,     \
-                                      int ldc, int nvalid) {                                         \
+  static inline void tile_sp_##MR##x8(int K, const float *a, int lda, const float *bp, const float *bz, \
+                                      float *c, int ldc, int nvalid) {                               \
     v128_t acc[MR][2];                                                                               \
-    for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = wasm_f32x4_splat(0);                        \
+    for (int r = 0; r < MR; r++) acc[r][0] = wasm_v128_load(bz), acc[r][1] = wasm_v128_load(bz + 4);   \
     int k = 0;                                                                                       \
     for (; k + 4 <= K; k += 4, bp += 32) {                                                           \
       v128_t av[MR];                                                                                 \
@@ -169,21 +169,34 @@ TILE_LOADSPLAT(4, 16)
 TILE_SPLAT(4)
 TILE_SPLAT(6)
 
+// work layout: the bias padded to Np = roundup(N, NR) floats (zeros when bias is 0, i.e. no bias), then
+// the packed panels; the accumulators start from the bias, as XNNPACK's do.
+static float *pack_bias(int N, int NR, const float *bias, float *work) {
+  const int Np = (N + NR - 1) / NR * NR;
+  for (int j = 0; j < Np; j++) work[j] = bias && j < N ? bias[j] : 0.0f;
+  return work + Np;
+}
+
 // Driver: for each block of MB rows, each NR-panel of packed B sweeps over the block.
+#define SGEMM_BLOCKS(MR, NR, TILE, TILE1)                                                            \
+  for (int i0 = 0; i0 < M; i0 += MB) {                                                               \
+    const int i1 = i0 + MB < M ? i0 + MB : M;                                                        \
+    for (int j = 0; j < N; j += NR) {                                                                \
+      const float *bp = panels + j * K;                                                              \
+      const int nv = N - j < NR ? N - j : NR;                                                        \
+      int i = i0;                                                                                    \
+      for (; i + MR <= i1; i += MR) TILE(K, a + i * K, K, bp, work + j, c + i * N + j, N, nv);       \
+      for (; i < i1; i++) TILE1(K, a + i * K, K, bp, work + j, c + i * N + j, N, nv);                \
+    }                                                                                                \
+  }
+
+// C[M,N] = A[M,K] · B[K,N] (+ bias[N]); work: K·Np + Np floats.
 #define SGEMM_PACKED(NAME, MR, NR, TILE, TILE1)                                                     \
   EXPORT(#NAME) void NAME##_fn(int M, int N, int K, const float *a, const float *b, float *c,         \
-                              float *work) {                                                         \
-    pack_b(K, N, NR, b, work);                                                                       \
-    for (int i0 = 0; i0 < M; i0 += MB) {                                                             \
-      const int i1 = i0 + MB < M ? i0 + MB : M;                                                      \
-      for (int j = 0; j < N; j += NR) {                                                              \
-        const float *bp = work + j * K;                                                              \
-        const int nv = N - j < NR ? N - j : NR;                                                      \
-        int i = i0;                                                                                  \
-        for (; i + MR <= i1; i += MR) TILE(K, a + i * K, K, bp, c + i * N + j, N, nv);               \
-        for (; i < i1; i++) TILE1(K, a + i * K, K, bp, c + i * N + j, N, nv);                        \
-      }                                                                                              \
-    }                                                                                                \
+                              float *work, const float *bias) {                                      \
+    float *panels = pack_bias(N, NR, bias, work);                                                    \
+    pack_b(K, N, NR, b, panels);                                                                     \
+    SGEMM_BLOCKS(MR, NR, TILE, TILE1)                                                                \
   }
 
 SGEMM_PACKED(sgemm_ls4x8, 4, 8, tile_ls_4x8, tile_ls_1x8)
@@ -196,18 +209,10 @@ static void pack_bt(int K, int N, int NR, const float *bt, float *work) {
       for (int jj = 0; jj < NR; jj++) *work++ = j + jj < N ? bt[(j + jj) * K + k] : 0.0f;
 }
 EXPORT("sgemm_bt_ls4x8") void sgemm_bt_ls4x8(int M, int N, int K, const float *a, const float *bt, float *c,
-                                             float *work) {
-  pack_bt(K, N, 8, bt, work);
-  for (int i0 = 0; i0 < M; i0 += MB) {
-    const int i1 = i0 + MB < M ? i0 + MB : M;
-    for (int j = 0; j < N; j += 8) {
-      const float *bp = work + j * K;
-      const int nv = N - j < 8 ? N - j : 8;
-      int i = i0;
-      for (; i + 4 <= i1; i += 4) tile_ls_4x8(K, a + i * K, K, bp, c + i * N + j, N, nv);
-      for (; i < i1; i++) tile_ls_1x8(K, a + i * K, K, bp, c + i * N + j, N, nv);
-    }
-  }
+                                             float *work, const float *bias) {
+  float *panels = pack_bias(N, 8, bias, work);
+  pack_bt(K, N, 8, bt, panels);
+  SGEMM_BLOCKS(4, 8, tile_ls_4x8, tile_ls_1x8)
 }
 SGEMM_PACKED(sgemm_ls6x8, 6, 8, tile_ls_6x8, tile_ls_1x8)
 SGEMM_PACKED(sgemm_ls4x16, 4, 16, tile_ls_4x16, tile_ls_1x16)
