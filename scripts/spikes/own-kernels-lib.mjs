@@ -42,6 +42,7 @@ export async function loadOwnKernels() {
   return {
     k,
     backend,
+    memory,
     shared,
     matMul: (a, b, opts) => wrap(matMulInfo(a, b, opts)),
     matMulInfo,

@@ -13,6 +13,8 @@ const own = await loadOwnKernels();
 console.log(
   `on tfjs-backend-wasm's ${own.shared ? 'threaded-SIMD' : 'SIMD'} build's memory (shared: ${own.shared})`,
 );
+const heapMb = () => (own.memory.buffer.byteLength / 2 ** 20).toFixed(0);
+const heapAtStart = heapMb();
 
 function tfGelu(x) {
   const s = tf.sigmoid(tf.mul(x, 1.702)); // src/model/kernels.ts gelu() forward
@@ -162,3 +164,6 @@ cases.forEach((c, i) => {
     `${c.name}: ms A ${stat(ms[i].A)} B ${stat(ms[i].B)}${gf} | A/B ${(med(ms[i].A) / med(ms[i].B)).toFixed(2)}x`,
   );
 });
+console.log(
+  `tfjs heap ${heapAtStart} MB at load, ${heapMb()} MB at the end (the kernels get offsets, not views)`,
+);
