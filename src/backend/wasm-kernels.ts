@@ -2,6 +2,7 @@
 // the wasm heap (backend.readSync) before copying the slice, so cutting a tensor into n pieces costs n
 // full copies. This version reads the input through a view of the heap. Same results, bit for bit.
 import * as tf from '@tensorflow/tfjs';
+import { installSimdMatMul } from './simd-matmul.js';
 
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -51,10 +52,11 @@ function fastSlice(args: {
 
 let installed = false;
 
-/** Replaces the wasm Slice kernel once per process (no-op on other backends). */
+/** Replaces the wasm Slice and matMul kernels once per thread (no-op on other backends). */
 export function installWasmKernels(): void {
   if (installed) return;
   installed = true;
+  installSimdMatMul();
   tf.unregisterKernel('Slice', 'wasm');
   tf.registerKernel({
     kernelName: 'Slice',

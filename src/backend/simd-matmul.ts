@@ -1,0 +1,161 @@
+// Our own f32 matMul (src/backend/simd/matmul.c, wasm SIMD) in place of tfjs-backend-wasm's XNNPACK one
+// for the 2-D cases this project runs: 1.3-1.75x faster at its shapes with the same bits
+// (docs/perf/kernel-spikes.md; test/unit/simd-matmul.test.ts compares them). The module imports tfjs's
+// own memory, so it reads and writes tensors where they live: no copies in or out. Everything else
+// (transposed A, batches, activations other than linear, other dtypes) goes to tfjs's kernel.
+// TSO_SIMD_MATMUL=0 keeps tfjs's kernels (for A/B measurements).
+import * as tf from '@tensorflow/tfjs';
+import { readFileSync } from 'node:fs';
+import { logger } from '../util/log.js';
+
+// The WebAssembly global as far as this file uses it (the project's TypeScript libs have no DOM types).
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+declare const WebAssembly: {
+  Memory: abstract new () => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+};
+
+interface WasmModuleLike {
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+  asm?: { memory?: WasmMemory };
+  wasmMemory?: WasmMemory;
+}
+
+interface WasmBackendLike {
+  wasm: WasmModuleLike;
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+}
+
+type Gemm = (
+  M: number,
+  N: number,
+  K: number,
+  a: number,
+  b: number,
+  c: number,
+  work: number,
+  bias: number,
+) => void;
+
+interface OwnGemm {
+  sgemm: Gemm;
+  sgemm_bt: Gemm;
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+/** The module on the backend's memory, or undefined (with the reason logged) when that is not possible. */
+function instantiate(backend: WasmBackendLike): OwnGemm | undefined {
+  const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) {
+    logger('backend').warn('tfjs-backend-wasm does not expose its memory: own matMul kernel not used');
+    return undefined;
+  }
+  const bytes = readFileSync(new URL('./simd/matmul.wasm', import.meta.url));
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
+  return instance.exports as unknown as OwnGemm;
+}
+
+/** Products computed by the own kernel in this thread (tests check which path a matMul took). */
+export const simdMatMulCalls = { count: 0 };
+
+/** c = a·b or a·bᵀ (+ bias), a [M,K]; offsets only: the work buffer's allocation may grow the heap. */
+function runGemm(
+  k: OwnGemm,
+  backend: WasmBackendLike,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeB: boolean,
+  bias: tf.TensorInfo | undefined,
+  outShape: number[],
+): tf.TensorInfo {
+  const [M, K] = matrix(a)!;
+  const N = outShape[outShape.length - 1];
+  const out = backend.makeOutput(outShape, 'float32');
+  simdMatMulCalls.count++;
+  const np = Math.ceil(N / 8) * 8;
+  const work = backend.wasm._malloc(4 * (K * np + np));
+  const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  try {
+    (transposeB ? k.sgemm_bt : k.sgemm)(M, N, K, off(a), off(b), off(out), work, bias ? off(bias) : 0);
+  } finally {
+    backend.wasm._free(work);
+  }
+  return out;
+}
+
+/** The [M, K] / [K, N] view of a tensor whose leading (batch) dimensions are all 1, else undefined. */
+function matrix(t: tf.TensorInfo): [number, number] | undefined {
+  const r = t.shape.length;
+  if (r < 2 || t.shape.slice(0, -2).some((d) => d !== 1)) return undefined;
+  return [t.shape[r - 2], t.shape[r - 1]];
+}
+
+/**
+ * Inputs the own kernel takes: f32, one matrix each (tfjs's ops hand kernels [1, M, K] stacks), inner
+ * sizes equal, nothing empty. Returns the output shape (batch dims of the longer rank, then [M, N]).
+ */
+function fits(
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): number[] | undefined {
+  if (transposeA || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  const ma = matrix(a);
+  const mb = matrix(b);
+  if (!ma || !mb) return undefined;
+  const [m, k] = ma;
+  const [kb, n] = transposeB ? [mb[1], mb[0]] : mb;
+  if (k !== kb || m === 0 || k === 0 || n === 0) return undefined;
+  const batch = (a.shape.length >= b.shape.length ? a : b).shape.slice(0, -2);
+  return [...batch, m, n];
+}
+
+/** Registers the own BatchMatMul and _FusedMatMul on the wasm backend; false if it could not. */
+export function installSimdMatMul(): boolean {
+  if (process.env.TSO_SIMD_MATMUL === '0') return false;
+  const backend = tf.findBackend('wasm') as unknown as WasmBackendLike | undefined;
+  if (!backend) return false;
+  const k = instantiate(backend);
+  if (!k) return false;
+  const batchMatMul = tf.getKernel('BatchMatMul', 'wasm')!;
+  const fusedMatMul = tf.getKernel('_FusedMatMul', 'wasm')!;
+  const replace = (kernelName: string, kernelFunc: (args: KernelArgs) => tf.TensorInfo) => {
+    tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({
+      kernelName,
+      backendName: 'wasm',
+      kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+    });
+  };
+  const original = (cfg: tf.KernelConfig, args: KernelArgs) =>
+    cfg.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  replace('BatchMatMul', (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+    const shape = fits(a, b, transposeA, transposeB);
+    if (!shape) return original(batchMatMul, args);
+    return runGemm(k, args.backend as WasmBackendLike, a, b, transposeB, undefined, shape);
+  });
+  replace('_FusedMatMul', (args) => {
+    const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const { transposeA, transposeB, activation } = args.attrs as {
+      transposeA: boolean;
+      transposeB: boolean;
+      activation?: string;
+    };
+    const shape = a && b ? fits(a, b, transposeA, transposeB) : undefined;
+    const n = shape?.[shape.length - 1];
+    const plainBias = !bias || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === n);
+    const linear = !activation || activation === 'linear';
+    if (!shape || preluActivationWeights || !linear || !plainBias) return original(fusedMatMul, args);
+    return runGemm(k, args.backend as WasmBackendLike, a!, b!, transposeB, bias, shape);
+  });
+  return true;
+}
