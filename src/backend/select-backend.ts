@@ -15,6 +15,8 @@ export interface BackendInfo {
   /** For 'tensorflow': which package provided it. */
   package?: '@tensorflow/tfjs-node-gpu' | '@tensorflow/tfjs-node';
   requested: BackendName;
+  /** tfjs kernels this project replaced with its own (wasm: Slice, and the matMuls unless TSO_SIMD_MATMUL=0). */
+  ownKernels?: string[];
 }
 
 let current: BackendInfo | undefined;
@@ -52,8 +54,7 @@ export async function initBackend(requested: BackendName = 'auto'): Promise<Back
   }
   if (!info && (requested === 'wasm' || requested === 'auto')) {
     if (await tf.setBackend('wasm').catch(() => false)) {
-      installWasmKernels();
-      info = { name: 'wasm', requested };
+      info = { name: 'wasm', requested, ownKernels: installWasmKernels() };
     } else if (requested === 'wasm') {
       throw new BackendError(
         'backend "wasm" requested but @tensorflow/tfjs-backend-wasm could not initialise',
@@ -67,7 +68,7 @@ export async function initBackend(requested: BackendName = 'auto'): Promise<Back
   await tf.ready();
   current = info;
   logger('backend').info(
-    { backend: info.name, package: info.package, requested },
+    { backend: info.name, package: info.package, requested, ownKernels: info.ownKernels },
     `tfjs backend: ${info.name}`,
   );
   return info;

@@ -50,17 +50,18 @@ function fastSlice(args: {
   return out;
 }
 
-let installed = false;
+let installed: string[] | undefined;
 
-/** Replaces the wasm Slice and matMul kernels once per thread (no-op on other backends). */
-export function installWasmKernels(): void {
-  if (installed) return;
-  installed = true;
-  installSimdMatMul();
+/** Replaces the wasm Slice and matMul kernels once per thread; returns the kernels replaced. */
+export function installWasmKernels(): string[] {
+  if (installed) return installed;
+  installed = ['Slice'];
+  if (installSimdMatMul()) installed.push('BatchMatMul', '_FusedMatMul');
   tf.unregisterKernel('Slice', 'wasm');
   tf.registerKernel({
     kernelName: 'Slice',
     backendName: 'wasm',
     kernelFunc: fastSlice as unknown as tf.KernelFunc,
   });
+  return installed;
 }

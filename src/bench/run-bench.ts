@@ -115,6 +115,7 @@ export async function runBench(o: BenchOptions) {
     impl: 'tso-tfjs-4.22.0',
     backend: backend.name,
     backend_package: backend.package,
+    own_kernels: backend.ownKernels ?? [],
     threads: o.threads,
     params: policy.paramCount,
     config: { vocab: c.vocabSize, d_model: c.dModel, layers: c.nLayer, heads: c.nHead, ctx: c.blockSize },

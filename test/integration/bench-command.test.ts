@@ -19,6 +19,8 @@ describe('tso bench', () => {
       wasm_heap_mb: { main: number | null; single_thread_step: number[]; parallel_step: number[] };
     };
     expect(j.backend).toBe('wasm');
+    // The project's own wasm kernels are in use, and the JSON says so.
+    expect(j.own_kernels).toEqual(['Slice', 'BatchMatMul', '_FusedMatMul']);
     for (const k of ['dpo_step_ms', 'dpo_step_ms_single_thread', 'generate_tokens_per_s', 'peak_rss_mb'])
       expect(j[k] as number, k).toBeGreaterThan(0);
     expect(j.tensors_leaked_per_run).toBe(0);
