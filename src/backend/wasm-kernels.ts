@@ -2,6 +2,7 @@
 // the wasm heap (backend.readSync) before copying the slice, so cutting a tensor into n pieces costs n
 // full copies. This version reads the input through a view of the heap. Same results, bit for bit.
 import * as tf from '@tensorflow/tfjs';
+import { registerHeadsMatMul } from './wasm-heads-matmul.js';
 
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -51,7 +52,7 @@ function fastSlice(args: {
 
 let installed = false;
 
-/** Replaces the wasm Slice kernel once per process (no-op on other backends). */
+/** Replaces the wasm Slice kernel and adds HeadsMatMul, once per process. */
 export function installWasmKernels(): void {
   if (installed) return;
   installed = true;
@@ -61,4 +62,5 @@ export function installWasmKernels(): void {
     backendName: 'wasm',
     kernelFunc: fastSlice as unknown as tf.KernelFunc,
   });
+  registerHeadsMatMul();
 }
