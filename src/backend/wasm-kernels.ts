@@ -2,6 +2,7 @@
 // the wasm heap (backend.readSync) before copying the slice, so cutting a tensor into n pieces costs n
 // full copies. This version reads the input through a view of the heap. Same results, bit for bit.
 import * as tf from '@tensorflow/tfjs';
+import { installFastGather } from './wasm-gather.js';
 import { registerHeadsMatMul } from './wasm-heads-matmul.js';
 
 interface WasmBackendLike {
@@ -52,7 +53,7 @@ function fastSlice(args: {
 
 let installed = false;
 
-/** Replaces the wasm Slice kernel and adds HeadsMatMul, once per process. */
+/** Replaces the wasm Slice and GatherV2 kernels and adds HeadsMatMul, once per process. */
 export function installWasmKernels(): void {
   if (installed) return;
   installed = true;
@@ -62,5 +63,6 @@ export function installWasmKernels(): void {
     backendName: 'wasm',
     kernelFunc: fastSlice as unknown as tf.KernelFunc,
   });
+  installFastGather();
   registerHeadsMatMul();
 }
