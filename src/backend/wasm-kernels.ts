@@ -27,7 +27,6 @@ function fastSlice(args: {
   const ov = backend.typedArrayFromHeap(out);
   const rank = x.shape.length;
   const strides = tf.util.computeStrides(x.shape);
-  const outStrides = tf.util.computeStrides(size);
   const total = tf.util.sizeFromShape(size);
   if (total === 0) return out;
   if (tf.slice_util.isSliceContinous(x.shape, begin, size)) {
@@ -35,16 +34,20 @@ function fastSlice(args: {
     ov.set(xv.subarray(off, off + total));
     return out;
   }
-  // General case: copy contiguous runs along the last axis.
-  const inner = size[rank - 1];
+  // General case: copy contiguous runs. Trailing axes taken whole merge into one run (slicing q out of
+  // [B, 3H, T, dh] copies B runs of H·T·dh, not B·H·T runs of dh: ~20x fewer copies).
+  const st = (d: number) => (d === rank - 1 ? 1 : strides[d]);
+  let j = rank - 1;
+  while (j > 0 && begin[j] === 0 && size[j] === x.shape[j]) j--;
+  const inner = size[j] * st(j); // one run: axis j and every whole axis after it
   const runs = total / inner;
   for (let r = 0; r < runs; r++) {
-    let rem = r * inner;
-    let src = begin[rank - 1];
-    for (let d = 0; d < rank - 1; d++) {
-      const idx = Math.floor(rem / outStrides[d]);
-      rem -= idx * outStrides[d];
-      src += (begin[d] + idx) * strides[d];
+    let rem = r; // the run's index over axes 0..j-1
+    let src = begin[j] * st(j);
+    for (let d = j - 1; d >= 0; d--) {
+      const idx = rem % size[d];
+      rem = (rem - idx) / size[d];
+      src += (begin[d] + idx) * st(d);
     }
     ov.set(xv.subarray(src, src + inner), r * inner);
   }
