@@ -52,9 +52,10 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.T
 /** Layer norm over the last axis of x [N, D] with gain g and bias b. */
 export function layerNorm(x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D, eps = 1e-5): tf.Tensor2D {
   const f = customOp(3, ([xi, gi, bi], save) => {
-    const { mean, variance } = tf.moments(xi, -1, true);
-    const rstd = tf.rsqrt(tf.add(variance, eps));
-    const xhat = tf.mul(tf.sub(xi, mean), rstd);
+    // tf.moments by hand: the same ops and bits, minus its float32 Cast and a second x − mean.
+    const centered = tf.sub(xi, tf.mean(xi, -1, true));
+    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), eps));
+    const xhat = tf.mul(centered, rstd);
     save([xhat, rstd, gi]);
     return {
       value: tf.add(tf.mul(xhat, gi), bi),
