@@ -54,9 +54,33 @@ function fastSlice(args: {
   return out;
 }
 
+/** SplitV through fastSlice. Why: wasm's own SplitV calls its whole-input-copying Slice per part. */
+function fastSplitV(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+  const x = args.inputs.x as tf.TensorInfo;
+  const { numOrSizeSplits, axis } = args.attrs as unknown as {
+    numOrSizeSplits: number | number[];
+    axis: number;
+  };
+  const ax = tf.util.parseAxisParam(axis, x.shape)[0];
+  const dim = x.shape[ax];
+  let sizes = Array.isArray(numOrSizeSplits)
+    ? numOrSizeSplits
+    : new Array<number>(numOrSizeSplits).fill(dim / numOrSizeSplits);
+  const known = sizes.reduce((a, b) => (b === -1 ? a : a + b), 0);
+  sizes = sizes.map((n) => (n === -1 ? dim - known : n));
+  const begin = new Array<number>(x.shape.length).fill(0);
+  return sizes.map((n) => {
+    const size = [...x.shape];
+    size[ax] = n;
+    const part = fastSlice({ inputs: { x }, backend: args.backend, attrs: { begin: [...begin], size } });
+    begin[ax] += n;
+    return part;
+  });
+}
+
 let installed = false;
 
-/** Replaces the wasm Slice and GatherV2 kernels and adds HeadsMatMul, once per process. */
+/** Replaces the wasm Slice, SplitV and GatherV2 kernels and adds HeadsMatMul, once per process. */
 export function installWasmKernels(): void {
   if (installed) return;
   installed = true;
@@ -65,6 +89,12 @@ export function installWasmKernels(): void {
     kernelName: 'Slice',
     backendName: 'wasm',
     kernelFunc: fastSlice as unknown as tf.KernelFunc,
+  });
+  tf.unregisterKernel('SplitV', 'wasm');
+  tf.registerKernel({
+    kernelName: 'SplitV',
+    backendName: 'wasm',
+    kernelFunc: fastSplitV as unknown as tf.KernelFunc,
   });
   installFastGather();
   registerHeadsMatMul();

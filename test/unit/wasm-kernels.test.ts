@@ -1,5 +1,5 @@
-// The replacement wasm kernels (src/backend/wasm-*.ts) against the cpu backend, value for value: Slice
-// and GatherV2 only copy, and HeadsMatMul makes the same XNNPACK call as a 2-D tf.matMul per head.
+// The replacement wasm kernels (src/backend/wasm-*.ts) against the cpu backend, value for value: Slice,
+// SplitV and GatherV2 only copy, and HeadsMatMul makes the same XNNPACK call as a 2-D tf.matMul per head.
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/select-backend.js';
@@ -67,6 +67,21 @@ describe('replacement wasm kernels', () => {
   it.each(slices)('Slice of %j at %j, size %j', async (shape, begin, size) => {
     const [want, got] = await onBoth(() => tf.slice(iota(shape), begin, size));
     expect(got).toEqual(want);
+  });
+
+  it('SplitV in equal and given sizes', async () => {
+    for (const [shape, splits, axis] of [
+      [[4, 6, 3, 2], 3, 1],
+      [[5, 7], [2, -1, 1], 1],
+    ] as [number[], number | number[], number][]) {
+      const [want, got] = await onBoth(() =>
+        tf.concat(
+          tf.split(iota(shape), splits, axis).map((t) => tf.neg(tf.reshape(t, [-1]))),
+          0,
+        ),
+      );
+      expect(got).toEqual(want);
+    }
   });
 
   it('GatherV2 of whole rows, and along another axis', async () => {
