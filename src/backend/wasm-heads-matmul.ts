@@ -37,7 +37,8 @@ type BatchMatMulFn = (
   outId: number,
 ) => void;
 
-let batchMatMul: BatchMatMulFn | undefined;
+// Per wasm module: a re-created backend gets its own binding.
+const bound = new WeakMap<object, BatchMatMulFn>();
 const F32 = 4;
 
 function headsMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
@@ -50,17 +51,12 @@ function headsMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   const r = ar / n;
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape[0] !== n * k || r % 1 !== 0)
     throw new Error(`${HEADS_MATMUL}: bad shapes [${a.shape}] x [${b.shape}] for ${n} heads`);
-  batchMatMul ??= backend.wasm.cwrap('BatchMatMul', null, [
-    'number',
-    'array',
-    'number',
-    'number',
-    'array',
-    'number',
-    'number',
-    'number',
-    'number',
-  ]) as unknown as BatchMatMulFn;
+  let batchMatMul = bound.get(backend.wasm);
+  if (!batchMatMul) {
+    const types = ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number'];
+    batchMatMul = backend.wasm.cwrap('BatchMatMul', null, types) as unknown as BatchMatMulFn;
+    bound.set(backend.wasm, batchMatMul);
+  }
   const out = backend.makeOutput([n * r, c], 'float32');
   const base = [a, b, out].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
   const aShape = new Uint8Array(new Int32Array([1, r, k]).buffer);
