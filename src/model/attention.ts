@@ -3,25 +3,20 @@
 // (~25 GFLOP/s), so for training-sized blocks we loop over heads with 2-D matMuls and write the gradient
 // by hand (autograd through 128 slices would pad every slice back to full size).
 import * as tf from '@tensorflow/tfjs';
+import { HEADS_MATMUL } from '../backend/wasm-heads-matmul.js';
 import { customOp } from './custom-op.js';
 
 /** Per-head 2-D matMuls pay off once a head's block is this many multiply-adds (empirical, wasm). */
 const LOOP_MIN_MACS = 16 * 1024;
 
-/** Row block i of a [n·rows, cols] matrix. */
-function block(m: tf.Tensor2D, i: number, rows: number): tf.Tensor2D {
-  return tf.slice(m, [i * rows, 0], [rows, m.shape[1]]);
-}
-
-/** For each head i: a_i · b_i, where a is [n, r, k] and b is [n, k, c] (given as 2-D stacks). */
+/** For each head i: a_i · b_i, where a is [n, r, k] and b is [n, k, c]; one wasm dispatch. */
 function headsMatMul(a: tf.Tensor3D, b: tf.Tensor3D): tf.Tensor3D {
   const [n, r, k] = a.shape;
   const c = b.shape[2];
-  const a2 = tf.reshape(a, [n * r, k]) as tf.Tensor2D;
-  const b2 = tf.reshape(b, [n * k, c]) as tf.Tensor2D;
-  const out: tf.Tensor2D[] = [];
-  for (let i = 0; i < n; i++) out.push(tf.matMul(block(a2, i, r), block(b2, i, k)));
-  return tf.reshape(tf.concat(out, 0), [n, r, c]);
+  const a2 = tf.reshape(a, [n * r, k]);
+  const b2 = tf.reshape(b, [n * k, c]);
+  const attrs = { n } as unknown as tf.NamedAttrMap;
+  return tf.reshape(tf.engine().runKernel(HEADS_MATMUL, { a: a2, b: b2 }, attrs) as tf.Tensor, [n, r, c]);
 }
 
 const swap = (t: tf.Tensor3D): tf.Tensor3D => tf.transpose(t, [0, 2, 1]);

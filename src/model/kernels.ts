@@ -19,6 +19,16 @@ export function matMulAT(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return explicitTranspose() ? tf.matMul(tf.transpose(a), b) : tf.matMul(a, b, true, false);
 }
 
+/**
+ * Column sums of a [N, C] matrix (bias and norm-parameter gradients). On wasm, Sum over axis 0 transposes
+ * first and runs ~10x slower than 1ᵀ·g on XNNPACK (0.09 vs 1.4 ms at [2016, 512]).
+ */
+export function sumRows(g: tf.Tensor2D): tf.Tensor1D {
+  if (tf.getBackend() !== 'wasm') return tf.sum(g, 0);
+  const [n, c] = g.shape;
+  return tf.reshape(tf.matMul(tf.ones([1, n]), g), [c]);
+}
+
 /** y = x·w + bias for x [N, in], w [in, out], bias [out]. */
 export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
   if (bias === undefined) {
@@ -42,7 +52,7 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.T
       gradFunc: (dy, saved) => {
         const g = dy as tf.Tensor2D;
         const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-        return [matMulBT(g, ws), matMulAT(xs, g), tf.sum(g, 0)];
+        return [matMulBT(g, ws), matMulAT(xs, g), sumRows(g)];
       },
     };
   });
@@ -52,9 +62,10 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.T
 /** Layer norm over the last axis of x [N, D] with gain g and bias b. */
 export function layerNorm(x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D, eps = 1e-5): tf.Tensor2D {
   const f = customOp(3, ([xi, gi, bi], save) => {
-    const { mean, variance } = tf.moments(xi, -1, true);
-    const rstd = tf.rsqrt(tf.add(variance, eps));
-    const xhat = tf.mul(tf.sub(xi, mean), rstd);
+    // tf.moments by hand: the same ops and bits, minus its float32 Cast and a second x − mean.
+    const centered = tf.sub(xi, tf.mean(xi, -1, true));
+    const rstd = tf.rsqrt(tf.add(tf.mean(tf.square(centered), -1, true), eps));
+    const xhat = tf.mul(centered, rstd);
     save([xhat, rstd, gi]);
     return {
       value: tf.add(tf.mul(xhat, gi), bi),
@@ -66,7 +77,7 @@ export function layerNorm(x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D, eps = 
         const m1 = tf.mean(dxhat, -1, true);
         const m2 = tf.mean(tf.mul(dxhat, xh), -1, true);
         const dx = tf.mul(rs, tf.sub(tf.sub(dxhat, m1), tf.mul(xh, m2)));
-        return [dx, tf.sum(tf.mul(d, xh), 0), tf.sum(d, 0)];
+        return [dx, sumRows(tf.mul(d, xh) as tf.Tensor2D), sumRows(d)];
       },
     };
   });

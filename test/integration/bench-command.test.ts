@@ -20,7 +20,14 @@ describe('tso bench', () => {
     };
     expect(j.backend).toBe('wasm');
     // The project's own wasm kernels are in use, and the JSON says so.
-    expect(j.own_kernels).toEqual(['Slice', 'BatchMatMul', '_FusedMatMul']);
+    expect(j.own_kernels).toEqual([
+      'Slice',
+      'SplitV',
+      'GatherV2',
+      'TsoHeadsMatMul',
+      'BatchMatMul',
+      '_FusedMatMul',
+    ]);
     for (const k of ['dpo_step_ms', 'dpo_step_ms_single_thread', 'generate_tokens_per_s', 'peak_rss_mb'])
       expect(j[k] as number, k).toBeGreaterThan(0);
     expect(j.tensors_leaked_per_run).toBe(0);
