@@ -59,6 +59,33 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.T
   return f(x, w, bias) as tf.Tensor2D;
 }
 
+/**
+ * [q | k | v] = x·w + bias for w [D, 3D]: one matMul forward. The input gradient is summed the way it
+ * was when q, k and v were three linears on column blocks of w — (dx_v + dx_k) + dx_q, the order tfjs's
+ * tape accumulated them — so training gives the bits it gave before the fused forward (the shipped
+ * models and recorded runs were made that way, and `make pretrain` reproduces their SHA-256s). The
+ * weight and bias gradients are per column, so one matMul gives their old bits as it is.
+ */
+export function linearQKV(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
+  const f = customOp(3, ([xi, wi, bi], save) => {
+    save([xi, wi]);
+    return {
+      value: tf.fused.matMul({ a: xi as tf.Tensor2D, b: wi as tf.Tensor2D, bias: bi }),
+      gradFunc: (dy, saved) => {
+        const g = dy as tf.Tensor2D;
+        const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const [n, d3] = g.shape;
+        const d = d3 / 3;
+        const dxOf = (j: number) =>
+          matMulBT(tf.slice(g, [0, j * d], [n, d]), tf.slice(ws, [0, j * d], [ws.shape[0], d]));
+        const dx = tf.add(tf.add(dxOf(2), dxOf(1)), dxOf(0));
+        return [dx, matMulAT(xs, g), sumRows(g)];
+      },
+    };
+  });
+  return f(x, w, bias) as tf.Tensor2D;
+}
+
 /** Layer norm over the last axis of x [N, D] with gain g and bias b. */
 export function layerNorm(x: tf.Tensor2D, g: tf.Tensor1D, b: tf.Tensor1D, eps = 1e-5): tf.Tensor2D {
   const f = customOp(3, ([xi, gi, bi], save) => {
