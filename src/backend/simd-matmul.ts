@@ -61,6 +61,27 @@ function instantiate(backend: WasmBackendLike): OwnGemm | undefined {
   return instance.exports as unknown as OwnGemm;
 }
 
+let loaded: { gemm: OwnGemm; backend: WasmBackendLike } | undefined;
+
+/**
+ * c = a·b for f32 matrices at byte offsets of the wasm backend's memory, a [m,k], b [k,n], c [m,n], with
+ * the own kernel; false (nothing done) when it is not installed. For kernels that address blocks of a
+ * tensor in place (wasm-heads-matmul.ts).
+ */
+export function simdGemmAt(m: number, k: number, n: number, a: number, b: number, c: number): boolean {
+  if (!loaded) return false;
+  const { gemm, backend } = loaded;
+  const np = Math.ceil(n / 8) * 8;
+  const work = backend.wasm._malloc(4 * (k * np + np));
+  try {
+    gemm.sgemm(m, n, k, a, b, c, work, 0);
+  } finally {
+    backend.wasm._free(work);
+  }
+  simdMatMulCalls.count++;
+  return true;
+}
+
 /** Products computed by the own kernel in this thread (tests check which path a matMul took). */
 export const simdMatMulCalls = { count: 0 };
 
@@ -124,6 +145,7 @@ export function installSimdMatMul(): boolean {
   if (!backend) return false;
   const k = instantiate(backend);
   if (!k) return false;
+  loaded = { gemm: k, backend };
   const batchMatMul = tf.getKernel('BatchMatMul', 'wasm')!;
   const fusedMatMul = tf.getKernel('_FusedMatMul', 'wasm')!;
   const replace = (kernelName: string, kernelFunc: (args: KernelArgs) => tf.TensorInfo) => {

@@ -1,9 +1,11 @@
 // `HeadsMatMul` for the wasm backend: for each of n heads, a_i · b_i, with a [n·r, k] and b [n·k, c] as
 // stacks of 2-D blocks, in ONE dispatch. Why: attention for training-sized blocks runs per head (the
 // batched matMul falls off XNNPACK), and per head the JS side cost ~5x the arithmetic: two slices, a
-// matMul dispatch, then a concat. Here each block is handed to wasm's own 2-D BatchMatMul (the same
-// XNNPACK call tf.matMul makes, so the same bits) as a view of the inputs' memory: no copies.
+// matMul dispatch, then a concat. Here each block is handed to the own SIMD matMul (simd-matmul.ts) or,
+// without it, to wasm's own 2-D BatchMatMul (the same XNNPACK call tf.matMul makes), as a view of the
+// inputs' memory: no copies, the same bits either way.
 import * as tf from '@tensorflow/tfjs';
+import { simdGemmAt } from './simd-matmul.js';
 
 export const HEADS_MATMUL = 'TsoHeadsMatMul';
 
@@ -51,14 +53,27 @@ function headsMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   const r = ar / n;
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape[0] !== n * k || r % 1 !== 0)
     throw new Error(`${HEADS_MATMUL}: bad shapes [${a.shape}] x [${b.shape}] for ${n} heads`);
+  const out = backend.makeOutput([n * r, c], 'float32');
+  const base = [a, b, out].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
+  // The own SIMD matMul (simd-matmul.ts) reads each block in place: no views to register, no XNNPACK
+  // operator built per head; the same bits.
+  let own = true;
+  for (let i = 0; i < n && own; i++)
+    own = simdGemmAt(
+      r,
+      k,
+      c,
+      base[0] + i * r * k * F32,
+      base[1] + i * k * c * F32,
+      base[2] + i * r * c * F32,
+    );
+  if (own) return out;
   let batchMatMul = bound.get(backend.wasm);
   if (!batchMatMul) {
     const types = ['number', 'array', 'number', 'number', 'array', 'number', 'number', 'number', 'number'];
     batchMatMul = backend.wasm.cwrap('BatchMatMul', null, types) as unknown as BatchMatMulFn;
     bound.set(backend.wasm, batchMatMul);
   }
-  const out = backend.makeOutput([n * r, c], 'float32');
-  const base = [a, b, out].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
   const aShape = new Uint8Array(new Int32Array([1, r, k]).buffer);
   const bShape = new Uint8Array(new Int32Array([1, k, c]).buffer);
   const sizes = [r * k, k * c, r * c];
