@@ -110,6 +110,9 @@ function runGemm(
   return out;
 }
 
+/** Below this many rows of A, tfjs's kernel (see fits). */
+export const MIN_ROWS = 64;
+
 /** The [M, K] / [K, N] view of a tensor whose leading (batch) dimensions are all 1, else undefined. */
 function matrix(t: tf.TensorInfo): [number, number] | undefined {
   const r = t.shape.length;
@@ -133,7 +136,9 @@ function fits(
   if (!ma || !mb) return undefined;
   const [m, k] = ma;
   const [kb, n] = transposeB ? [mb[1], mb[0]] : mb;
-  if (k !== kb || m === 0 || k === 0 || n === 0) return undefined;
+  // Few rows (a generated token's step): XNNPACK keeps B packed per weight tensor across calls, while
+  // this kernel packs B on every call, which then costs more than the product.
+  if (k !== kb || m < MIN_ROWS || k === 0 || n === 0) return undefined;
   const batch = (a.shape.length >= b.shape.length ? a : b).shape.slice(0, -2);
   return [...batch, m, n];
 }

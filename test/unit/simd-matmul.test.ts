@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/backend/select-backend.js';
-import { simdMatMulCalls } from '../../src/backend/simd-matmul.js';
+import { MIN_ROWS, simdMatMulCalls } from '../../src/backend/simd-matmul.js';
 import { mulberry32 } from '../../src/model/seeded-normal.js';
 
 const ORIGINAL = {
@@ -63,14 +63,14 @@ describe('own SIMD matMul on the wasm backend', () => {
     expect(OWN._FusedMatMul!.kernelFunc).not.toBe(ORIGINAL._FusedMatMul!.kernelFunc);
   });
 
-  // [M, K, N]: the model's shapes, tails of the 4-row tile and 8-column panel, K = 1, one row, one column.
+  // [M, K, N]: the model's shapes, tails of the 4-row tile and 8-column panel, K = 1, one column.
   const shapes = [
     [2016, 128, 384],
     [96, 128, 259],
     [97, 33, 17],
-    [5, 1, 9],
-    [1, 64, 8],
-    [7, 300, 1],
+    [65, 1, 9],
+    [64, 64, 8],
+    [67, 300, 1],
     [130, 512, 128],
   ];
   it.each(shapes)('a·b, a·bᵀ and a·b + bias give tfjs bit for bit: M %i, K %i, N %i', (M, K, N) => {
@@ -109,17 +109,18 @@ describe('own SIMD matMul on the wasm backend', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('leaves what it does not take to tfjs: transposed A, batches, activations', () => {
+  it('leaves what it does not take to tfjs: transposed A, batches, activations, few rows', () => {
     const before = tf.memory().numTensors;
-    const a = randn([6, 5]);
-    const at = randn([5, 6]);
+    const a = randn([70, 5]);
+    const at = randn([5, 70]);
     const b = randn([5, 4]);
-    const a3 = randn([3, 6, 5]);
+    const a3 = randn([3, 70, 5]);
     const b3 = randn([3, 5, 4]);
     const cases = () => [
       tf.matMul(at, b, true, false),
       tf.matMul(a3, b3),
       tf.fused.matMul({ a, b, activation: 'relu' }),
+      tf.matMul(tf.slice(a, [0, 0], [MIN_ROWS - 1, 5]), b),
     ];
     const calls = simdMatMulCalls.count;
     const ours = tf.tidy(cases);
