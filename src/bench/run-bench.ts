@@ -104,7 +104,8 @@ export async function runBench(o: BenchOptions) {
     padId: 258,
   };
   const tensorsBefore = tf.memory().numTensors;
-  const genMs = await timeIt(Math.max(1, Math.round(o.iters / 2)), 1, () =>
+  // As many timed generations as steps, and as the PyTorch reference times (scripts/torch_reference.py).
+  const genMs = await timeIt(o.iters, 1, () =>
     generate(policy, prompts, genOpts),
   );
   const leaked = Math.max(single.leaked, parallel.leaked, tf.memory().numTensors - tensorsBefore);
