@@ -115,8 +115,12 @@ async function runOnce(o: ClusterBenchOptions, policies: number) {
     return {
       replicas: policies,
       wall_s: round((performance.now() - t0) / 1000),
+      // Mean over the rows that have the phase: `checkpoint` (the previous mini-batch's) is not in the first.
       iteration_phase_s: Object.fromEntries(
-        phases.map((p) => [p, round(mean(d.map((x) => x.phase_wall_s[p] ?? 0)), 2)]),
+        phases.map((p) => [
+          p,
+          round(mean(d.flatMap((x) => (p in x.phase_wall_s ? [x.phase_wall_s[p]] : []))), 2),
+        ]),
       ),
       step_ms: round(mean(d.map((x) => x.step_ms ?? NaN))),
       slowest_replica_compute_ms: round(mean(d.map((x) => x.step_compute_ms ?? NaN))),

@@ -81,7 +81,7 @@ const fmtParams = (n: number) =>
   n >= 1e6 ? `${(n / 1e6).toFixed(n >= 1e7 ? 0 : 1)}M` : `${Math.round(n / 1e3)}K`;
 const phases = (r: ClusterRun, names: string[]) =>
   names.map((p) => (r.iteration_phase_s[p] ?? 0).toFixed(2)).join(' / ');
-const PHASES = ['generate', 'pairs', 'reference', 'train', 'refresh', 'evaluate'];
+const PHASES = ['generate', 'pairs', 'reference', 'train', 'refresh', 'evaluate', 'checkpoint'];
 
 /** The two README tables: growth with the model, and with the generators. */
 export function growthTables(g: GrowthReport): string {

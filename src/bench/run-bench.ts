@@ -105,9 +105,7 @@ export async function runBench(o: BenchOptions) {
   };
   const tensorsBefore = tf.memory().numTensors;
   // As many timed generations as steps, and as the PyTorch reference times (scripts/torch_reference.py).
-  const genMs = await timeIt(o.iters, 1, () =>
-    generate(policy, prompts, genOpts),
-  );
+  const genMs = await timeIt(o.iters, 1, () => generate(policy, prompts, genOpts));
   const leaked = Math.max(single.leaked, parallel.leaked, tf.memory().numTensors - tensorsBefore);
   policy.dispose();
   const mainHeap = wasmHeapBytes();

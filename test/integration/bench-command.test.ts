@@ -157,7 +157,7 @@ describe('tso bench --growth (the --cluster figures over shapes and generator co
     expect(cluster.grad_shards).toBe(2);
     const runs = [two, one, ...j.generators.map((g) => g.run)];
     for (const run of runs) {
-      for (const phase of ['generate', 'pairs', 'reference', 'train', 'refresh', 'evaluate'])
+      for (const phase of ['generate', 'pairs', 'reference', 'train', 'refresh', 'evaluate', 'checkpoint'])
         expect(run.iteration_phase_s[phase], `${run.replicas} replicas: ${phase}`).toBeGreaterThan(0);
       expect(run.slowest_replica_compute_ms).toBeGreaterThan(0);
       expect(run.step_ms).toBeGreaterThan(run.slowest_replica_compute_ms);
@@ -182,7 +182,7 @@ describe('tso bench --growth (the --cluster figures over shapes and generator co
     );
     expect(r.stderr).toMatch(
       new RegExp(
-        `\\| 2 \\| [0-9.]+ / [0-9.]+ / [0-9.]+ / [0-9.]+ / [0-9.]+ / [0-9.]+ \\| ${j.generators[0].run.step_ms} ms`,
+        `\\| 2 \\| [0-9.]+ / [0-9.]+ / [0-9.]+ / [0-9.]+ / [0-9.]+ / [0-9.]+ / [0-9.]+ \\| ${j.generators[0].run.step_ms} ms`,
       ),
     );
   }, 600_000);

@@ -143,9 +143,12 @@ export async function runTso(
   }
 
   let lastEval: EvalSummary = iterations.at(-1)?.eval ?? initial;
+  // A mini-batch's metrics row is written before its checkpoint (which counts the rows), so the row
+  // carries the previous mini-batch's checkpoint time (none in the first row of a run or a resume).
+  let lastCheckpointS: number | undefined;
   for (let i = state.minibatches_done; i < total; i++) {
     const t0 = performance.now();
-    const wall: Record<string, number> = {};
+    const wall: Record<string, number> = lastCheckpointS === undefined ? {} : { checkpoint: lastCheckpointS };
     // Wall time per phase, for the diagnostics (where an iteration's time goes).
     const timed = async <T>(phase: string, f: () => Promise<T>): Promise<T> => {
       const s0 = performance.now();
@@ -261,12 +264,14 @@ export async function runTso(
       saved_at: new Date().toISOString(),
     };
     // Crash-safe (checkpoint-io.ts): a new checkpoint dir, then the LATEST pointer; the previous one is kept.
+    const c0 = performance.now();
     await writeCheckpoint(dir, {
       state,
       weights: snap.weights,
       optimizer: snap.optimizer,
       history: { initial, iterations },
     });
+    lastCheckpointS = (performance.now() - c0) / 1000;
   }
   const final = await port.snapshot();
   await hooks.exportPolicy(final.weights, dir.path('policy'), {
