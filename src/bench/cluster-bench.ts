@@ -110,10 +110,13 @@ async function runOnce(o: ClusterBenchOptions, policies: number) {
       .split('\n')
       .map((l) => JSON.parse(l) as IterationRow)
       .filter((r) => r.phase === 'minibatch' && r.diagnostics);
-    const d = rows.map((r) => r.diagnostics!);
+    // The first mini-batch is warm-up (V8 optimising the hot loops, XNNPACK packing weights, wasm heaps
+    // growing): a long run pays it once, so it is not counted when there are later ones.
+    const d = rows.slice(rows.length > 1 ? 1 : 0).map((r) => r.diagnostics!);
     const phases = [...new Set(d.flatMap((x) => Object.keys(x.phase_wall_s)))];
     return {
       replicas: policies,
+      minibatches_counted: d.length,
       wall_s: round((performance.now() - t0) / 1000),
       // Mean over the rows that have the phase: `checkpoint` (the previous mini-batch's) is not in the first.
       iteration_phase_s: Object.fromEntries(

@@ -132,6 +132,7 @@ describe('tso bench --growth (the --cluster figures over shapes and generator co
     expect(r.code, r.stderr.slice(-3000)).toBe(0);
     type Run = {
       replicas: number;
+      minibatches_counted: number;
       iteration_phase_s: Record<string, number>;
       step_ms: number;
       slowest_replica_compute_ms: number;
@@ -159,6 +160,8 @@ describe('tso bench --growth (the --cluster figures over shapes and generator co
     for (const run of runs) {
       for (const phase of ['generate', 'pairs', 'reference', 'train', 'refresh', 'evaluate', 'checkpoint'])
         expect(run.iteration_phase_s[phase], `${run.replicas} replicas: ${phase}`).toBeGreaterThan(0);
+      // 3 mini-batches, the first one warm-up.
+      expect(run.minibatches_counted).toBe(2);
       expect(run.slowest_replica_compute_ms).toBeGreaterThan(0);
       expect(run.step_ms).toBeGreaterThan(run.slowest_replica_compute_ms);
       // 1 − compute / wall per step, averaged over iterations: a fraction.
