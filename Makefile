@@ -60,7 +60,7 @@ bench-transport: deps system-deps
 	$(TSO) bench --transport
 
 # The cluster's costs at ~0.1M, 0.87M, 4.9M and 19M parameters (3 generators) and with 1, 2, 4, 8
-# generators (0.87M): JSON in runs/bench-growth-<time>.json, the README's tables on stderr (~12 min on 2 cores).
+# generators (0.87M): JSON in runs/bench-growth-<time>.json, the README's tables on stderr (~14 min on 2 cores).
 bench-growth: deps system-deps
 	@mkdir -p runs
 	$(TSO) bench --growth --iters 3 > runs/bench-growth-$$(date +%Y%m%d-%H%M%S).json
