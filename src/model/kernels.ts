@@ -45,6 +45,16 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.T
     });
     return f(x, w) as tf.Tensor2D;
   }
+  return biasedLinear(x, w, bias, matMulBT);
+}
+
+/** x·w + bias, its input gradient computed by `dx` (whose summation order decides the bits). */
+function biasedLinear(
+  x: tf.Tensor2D,
+  w: tf.Tensor2D,
+  bias: tf.Tensor1D,
+  dx: (g: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D,
+): tf.Tensor2D {
   const f = customOp(3, ([xi, wi, bi], save) => {
     save([xi, wi]);
     return {
@@ -52,7 +62,7 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.T
       gradFunc: (dy, saved) => {
         const g = dy as tf.Tensor2D;
         const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-        return [matMulBT(g, ws), matMulAT(xs, g), sumRows(g)];
+        return [dx(g, ws), matMulAT(xs, g), sumRows(g)];
       },
     };
   });
@@ -67,23 +77,13 @@ export function linear(x: tf.Tensor2D, w: tf.Tensor2D, bias?: tf.Tensor1D): tf.T
  * weight and bias gradients are per column, so one matMul gives their old bits as it is.
  */
 export function linearQKV(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
-  const f = customOp(3, ([xi, wi, bi], save) => {
-    save([xi, wi]);
-    return {
-      value: tf.fused.matMul({ a: xi as tf.Tensor2D, b: wi as tf.Tensor2D, bias: bi }),
-      gradFunc: (dy, saved) => {
-        const g = dy as tf.Tensor2D;
-        const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
-        const [n, d3] = g.shape;
-        const d = d3 / 3;
-        const dxOf = (j: number) =>
-          matMulBT(tf.slice(g, [0, j * d], [n, d]), tf.slice(ws, [0, j * d], [ws.shape[0], d]));
-        const dx = tf.add(tf.add(dxOf(2), dxOf(1)), dxOf(0));
-        return [dx, matMulAT(xs, g), sumRows(g)];
-      },
-    };
+  return biasedLinear(x, w, bias, (g, ws) => {
+    const [n, d3] = g.shape;
+    const d = d3 / 3;
+    const dxOf = (j: number) =>
+      matMulBT(tf.slice(g, [0, j * d], [n, d]), tf.slice(ws, [0, j * d], [ws.shape[0], d]));
+    return tf.add(tf.add(dxOf(2), dxOf(1)), dxOf(0));
   });
-  return f(x, w, bias) as tf.Tensor2D;
 }
 
 /** Layer norm over the last axis of x [N, D] with gain g and bias b. */
