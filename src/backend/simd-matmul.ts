@@ -61,7 +61,37 @@ function instantiate(backend: WasmBackendLike): OwnGemm | undefined {
   return instance.exports as unknown as OwnGemm;
 }
 
-let loaded: { gemm: OwnGemm; backend: WasmBackendLike } | undefined;
+interface Loaded {
+  gemm: OwnGemm;
+  backend: WasmBackendLike;
+}
+let loaded: Loaded | undefined;
+
+/** Products computed by the own kernel in this thread (tests check which path a matMul took). */
+export const simdMatMulCalls = { count: 0 };
+
+/**
+ * c = a·b or a·bᵀ (+ bias) at byte offsets of the backend's memory (bias 0 = none), a [m,k]. Offsets,
+ * not views: allocating the work buffer (packed B) may grow the heap.
+ */
+function gemmAt(
+  l: Loaded,
+  transposeB: boolean,
+  [m, k, n]: [number, number, number],
+  a: number,
+  b: number,
+  c: number,
+  bias: number,
+): void {
+  const np = Math.ceil(n / 8) * 8;
+  const work = l.backend.wasm._malloc(4 * (k * np + np));
+  try {
+    (transposeB ? l.gemm.sgemm_bt : l.gemm.sgemm)(m, n, k, a, b, c, work, bias);
+  } finally {
+    l.backend.wasm._free(work);
+  }
+  simdMatMulCalls.count++;
+}
 
 /**
  * c = a·b for f32 matrices at byte offsets of the wasm backend's memory, a [m,k], b [k,n], c [m,n], with
@@ -70,43 +100,24 @@ let loaded: { gemm: OwnGemm; backend: WasmBackendLike } | undefined;
  */
 export function simdGemmAt(m: number, k: number, n: number, a: number, b: number, c: number): boolean {
   if (!loaded) return false;
-  const { gemm, backend } = loaded;
-  const np = Math.ceil(n / 8) * 8;
-  const work = backend.wasm._malloc(4 * (k * np + np));
-  try {
-    gemm.sgemm(m, n, k, a, b, c, work, 0);
-  } finally {
-    backend.wasm._free(work);
-  }
-  simdMatMulCalls.count++;
+  gemmAt(loaded, false, [m, k, n], a, b, c, 0);
   return true;
 }
 
-/** Products computed by the own kernel in this thread (tests check which path a matMul took). */
-export const simdMatMulCalls = { count: 0 };
-
-/** c = a·b or a·bᵀ (+ bias), a [M,K]; offsets only: the work buffer's allocation may grow the heap. */
+/** The kernel's output tensor for tensor inputs (fits() has checked them). */
 function runGemm(
-  k: OwnGemm,
-  backend: WasmBackendLike,
+  l: Loaded,
   a: tf.TensorInfo,
   b: tf.TensorInfo,
   transposeB: boolean,
   bias: tf.TensorInfo | undefined,
   outShape: number[],
 ): tf.TensorInfo {
-  const [M, K] = matrix(a)!;
-  const N = outShape[outShape.length - 1];
-  const out = backend.makeOutput(outShape, 'float32');
-  simdMatMulCalls.count++;
-  const np = Math.ceil(N / 8) * 8;
-  const work = backend.wasm._malloc(4 * (K * np + np));
-  const off = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
-  try {
-    (transposeB ? k.sgemm_bt : k.sgemm)(M, N, K, off(a), off(b), off(out), work, bias ? off(bias) : 0);
-  } finally {
-    backend.wasm._free(work);
-  }
+  const [m, k] = matrix(a)!;
+  const out = l.backend.makeOutput(outShape, 'float32');
+  const off = (t: tf.TensorInfo) => l.backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  const n = outShape[outShape.length - 1];
+  gemmAt(l, transposeB, [m, k, n], off(a), off(b), off(out), bias ? off(bias) : 0);
   return out;
 }
 
@@ -148,9 +159,10 @@ export function installSimdMatMul(): boolean {
   if (process.env.TSO_SIMD_MATMUL === '0') return false;
   const backend = tf.findBackend('wasm') as unknown as WasmBackendLike | undefined;
   if (!backend) return false;
-  const k = instantiate(backend);
-  if (!k) return false;
-  loaded = { gemm: k, backend };
+  const gemm = instantiate(backend);
+  if (!gemm) return false;
+  const l: Loaded = { gemm, backend };
+  loaded = l;
   const batchMatMul = tf.getKernel('BatchMatMul', 'wasm')!;
   const fusedMatMul = tf.getKernel('_FusedMatMul', 'wasm')!;
   const replace = (kernelName: string, kernelFunc: (args: KernelArgs) => tf.TensorInfo) => {
@@ -166,9 +178,10 @@ export function installSimdMatMul(): boolean {
   replace('BatchMatMul', (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
-    const shape = fits(a, b, transposeA, transposeB);
+    // The module is bound to the memory of the backend it was loaded for: any other goes to tfjs.
+    const shape = args.backend === backend ? fits(a, b, transposeA, transposeB) : undefined;
     if (!shape) return original(batchMatMul, args);
-    return runGemm(k, args.backend as WasmBackendLike, a, b, transposeB, undefined, shape);
+    return runGemm(l, a, b, transposeB, undefined, shape);
   });
   replace('_FusedMatMul', (args) => {
     const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
@@ -177,12 +190,12 @@ export function installSimdMatMul(): boolean {
       transposeB: boolean;
       activation?: string;
     };
-    const shape = a && b ? fits(a, b, transposeA, transposeB) : undefined;
+    const shape = a && b && args.backend === backend ? fits(a, b, transposeA, transposeB) : undefined;
     const n = shape?.[shape.length - 1];
     const plainBias = !bias || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === n);
     const linear = !activation || activation === 'linear';
     if (!shape || preluActivationWeights || !linear || !plainBias) return original(fusedMatMul, args);
-    return runGemm(k, args.backend as WasmBackendLike, a!, b!, transposeB, bias, shape);
+    return runGemm(l, a!, b!, transposeB, bias, shape);
   });
   return true;
 }
