@@ -18,7 +18,9 @@ const DEADLINE_MS = 6000;
 
 describe('a hung generator', () => {
   it('is lost within the deadline, its iteration finishes, and SIGCONT brings it back', async () => {
-    const MB = 5;
+    // Enough mini-batches after the loss for gen-b to be seen heartbeating twice (1 s apart) at a
+    // boundary: with the fast kernels the fixture's mini-batches take ~0.3 s each.
+    const MB = 12;
     const nats = await startNatsServer();
     cleanups.push(() => nats.stop());
     const fx = await makeFixture({
