@@ -7,29 +7,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { readFileSync } from 'node:fs';
 import { logger } from '../util/log.js';
+import {
+  replaceWasmKernel,
+  runOriginal,
+  type KernelArgs,
+  type WasmBackendInternals,
+  type WasmMemory,
+} from './wasm-internals.js';
 
 // The WebAssembly global as far as this file uses it (the project's TypeScript libs have no DOM types).
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-}
 declare const WebAssembly: {
   Memory: abstract new () => WasmMemory;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 };
-
-interface WasmModuleLike {
-  _malloc(bytes: number): number;
-  _free(ptr: number): void;
-  asm?: { memory?: WasmMemory };
-  wasmMemory?: WasmMemory;
-}
-
-interface WasmBackendLike {
-  wasm: WasmModuleLike;
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
 
 type Gemm = (
   M: number,
@@ -47,10 +38,8 @@ interface OwnGemm {
   sgemm_bt: Gemm;
 }
 
-type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
-
 /** The module on the backend's memory, or undefined (with the reason logged) when that is not possible. */
-function instantiate(backend: WasmBackendLike): OwnGemm | undefined {
+function instantiate(backend: WasmBackendInternals): OwnGemm | undefined {
   const memory = backend.wasm.wasmMemory ?? backend.wasm.asm?.memory;
   if (!(memory instanceof WebAssembly.Memory)) {
     logger('backend').warn('tfjs-backend-wasm does not expose its memory: own matMul kernel not used');
@@ -63,7 +52,7 @@ function instantiate(backend: WasmBackendLike): OwnGemm | undefined {
 
 interface Loaded {
   gemm: OwnGemm;
-  backend: WasmBackendLike;
+  backend: WasmBackendInternals;
 }
 let loaded: Loaded | undefined;
 
@@ -157,7 +146,7 @@ function fits(
 /** Registers the own BatchMatMul and _FusedMatMul on the wasm backend; false if it could not. */
 export function installSimdMatMul(): boolean {
   if (process.env.TSO_SIMD_MATMUL === '0') return false;
-  const backend = tf.findBackend('wasm') as unknown as WasmBackendLike | undefined;
+  const backend = tf.findBackend('wasm') as unknown as WasmBackendInternals | undefined;
   if (!backend) return false;
   const gemm = instantiate(backend);
   if (!gemm) return false;
@@ -165,25 +154,15 @@ export function installSimdMatMul(): boolean {
   loaded = l;
   const batchMatMul = tf.getKernel('BatchMatMul', 'wasm')!;
   const fusedMatMul = tf.getKernel('_FusedMatMul', 'wasm')!;
-  const replace = (kernelName: string, kernelFunc: (args: KernelArgs) => tf.TensorInfo) => {
-    tf.unregisterKernel(kernelName, 'wasm');
-    tf.registerKernel({
-      kernelName,
-      backendName: 'wasm',
-      kernelFunc: kernelFunc as unknown as tf.KernelFunc,
-    });
-  };
-  const original = (cfg: tf.KernelConfig, args: KernelArgs) =>
-    cfg.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
-  replace('BatchMatMul', (args) => {
+  replaceWasmKernel('BatchMatMul', (args: KernelArgs) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
     // The module is bound to the memory of the backend it was loaded for: any other goes to tfjs.
     const shape = args.backend === backend ? fits(a, b, transposeA, transposeB) : undefined;
-    if (!shape) return original(batchMatMul, args);
+    if (!shape) return runOriginal(batchMatMul, args);
     return runGemm(l, a, b, transposeB, undefined, shape);
   });
-  replace('_FusedMatMul', (args) => {
+  replaceWasmKernel('_FusedMatMul', (args: KernelArgs) => {
     const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
     const { transposeA, transposeB, activation } = args.attrs as {
       transposeA: boolean;
@@ -194,7 +173,7 @@ export function installSimdMatMul(): boolean {
     const n = shape?.[shape.length - 1];
     const plainBias = !bias || (bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === n);
     const linear = !activation || activation === 'linear';
-    if (!shape || preluActivationWeights || !linear || !plainBias) return original(fusedMatMul, args);
+    if (!shape || preluActivationWeights || !linear || !plainBias) return runOriginal(fusedMatMul, args);
     return runGemm(l, a!, b!, transposeB, bias, shape);
   });
   return true;

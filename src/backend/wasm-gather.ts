@@ -3,27 +3,24 @@
 // embedding, per forward pass); copying whole rows through views of the heap is a plain memcpy per row.
 // Same values, bit for bit (it only copies). Other gathers keep the original kernel.
 import * as tf from '@tensorflow/tfjs';
-
-interface WasmBackendLike {
-  readSync(dataId: unknown): ArrayLike<number>;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
-type GatherArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+import {
+  replaceWasmKernel,
+  runOriginal,
+  type KernelArgs,
+  type WasmBackendInternals,
+} from './wasm-internals.js';
 
 export function installFastGather(): void {
   const original = tf.getKernel('GatherV2', 'wasm');
   if (!original) return;
-  const fallback = original.kernelFunc;
-  const gather = (args: GatherArgs): tf.TensorInfo | tf.TensorInfo[] => {
+  const gather = (args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] => {
     const x = args.inputs.x as tf.TensorInfo;
     const indices = args.inputs.indices as tf.TensorInfo;
     const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
     const rows = x.shape[0];
     if (tf.util.parseAxisParam(axis, x.shape)[0] !== 0 || batchDims !== 0 || x.shape.length < 1)
-      return fallback(args as Parameters<tf.KernelFunc>[0]);
-    const backend = args.backend as WasmBackendLike;
+      return runOriginal(original, args);
+    const backend = args.backend as WasmBackendInternals;
     const idx = backend.readSync(indices.dataId);
     for (let i = 0; i < idx.length; i++) {
       if (!(idx[i] >= 0 && idx[i] < rows))
@@ -38,6 +35,5 @@ export function installFastGather(): void {
     for (let i = 0; i < idx.length; i++) ov.set(xv.subarray(idx[i] * row, (idx[i] + 1) * row), i * row);
     return out;
   };
-  tf.unregisterKernel('GatherV2', 'wasm');
-  tf.registerKernel({ ...original, kernelFunc: gather as unknown as tf.KernelFunc });
+  replaceWasmKernel('GatherV2', gather);
 }

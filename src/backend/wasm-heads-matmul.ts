@@ -6,26 +6,9 @@
 // inputs' memory: no copies, the same bits either way.
 import * as tf from '@tensorflow/tfjs';
 import { simdGemmAt } from './simd-matmul.js';
+import { replaceWasmKernel, type KernelArgs, type WasmBackendInternals } from './wasm-internals.js';
 
 export const HEADS_MATMUL = 'TsoHeadsMatMul';
-
-interface TensorData {
-  id: number;
-  memoryOffset: number;
-}
-
-interface WasmBackendInternals {
-  dataIdNextNumber: number;
-  dataIdMap: { get(dataId: unknown): TensorData };
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  wasm: {
-    cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
-    tfjs: {
-      registerTensor(id: number, size: number, memoryOffset: number): void;
-      disposeData(id: number): void;
-    };
-  };
-}
 
 type BatchMatMulFn = (
   aId: number,
@@ -43,7 +26,7 @@ type BatchMatMulFn = (
 const bound = new WeakMap<object, BatchMatMulFn>();
 const F32 = 4;
 
-function headsMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+function headsMatMul(args: KernelArgs): tf.TensorInfo {
   const backend = args.backend as WasmBackendInternals;
   const a = args.inputs.a as tf.TensorInfo;
   const b = args.inputs.b as tf.TensorInfo;
@@ -54,7 +37,7 @@ function headsMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
   if (a.dtype !== 'float32' || b.dtype !== 'float32' || b.shape[0] !== n * k || r % 1 !== 0)
     throw new Error(`${HEADS_MATMUL}: bad shapes [${a.shape}] x [${b.shape}] for ${n} heads`);
   const out = backend.makeOutput([n * r, c], 'float32');
-  const base = [a, b, out].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
+  const base = [a, b, out].map((t) => backend.dataIdMap.get(t.dataId)!.memoryOffset);
   // The own SIMD matMul (simd-matmul.ts) reads each block in place: no views to register, no XNNPACK
   // operator built per head; the same bits.
   let own = true;
@@ -92,9 +75,5 @@ function headsMatMul(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; at
 }
 
 export function registerHeadsMatMul(): void {
-  tf.registerKernel({
-    kernelName: HEADS_MATMUL,
-    backendName: 'wasm',
-    kernelFunc: headsMatMul as unknown as tf.KernelFunc,
-  });
+  replaceWasmKernel(HEADS_MATMUL, headsMatMul);
 }

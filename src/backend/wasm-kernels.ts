@@ -5,21 +5,13 @@ import * as tf from '@tensorflow/tfjs';
 import { installSimdMatMul } from './simd-matmul.js';
 import { installFastGather } from './wasm-gather.js';
 import { registerHeadsMatMul } from './wasm-heads-matmul.js';
-
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
+import { replaceWasmKernel, type KernelArgs, type WasmBackendInternals } from './wasm-internals.js';
 
 type SliceAttrs = { begin: number | number[]; size?: number | number[] };
 
-function fastSlice(args: {
-  inputs: tf.NamedTensorInfoMap;
-  backend: unknown;
-  attrs?: tf.NamedAttrMap;
-}): tf.TensorInfo {
+function fastSlice(args: KernelArgs): tf.TensorInfo {
   const x = args.inputs.x as tf.TensorInfo;
-  const backend = args.backend as WasmBackendLike;
+  const backend = args.backend as WasmBackendInternals;
   const attrs = args.attrs as unknown as SliceAttrs;
   const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs.begin, attrs.size);
   // The output is allocated first: allocation may grow the heap, which invalidates earlier views.
@@ -56,7 +48,7 @@ function fastSlice(args: {
 }
 
 /** SplitV through fastSlice. Why: wasm's own SplitV calls its whole-input-copying Slice per part. */
-function fastSplitV(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) {
+function fastSplitV(args: KernelArgs): tf.TensorInfo[] {
   const x = args.inputs.x as tf.TensorInfo;
   const { numOrSizeSplits, axis } = args.attrs as unknown as {
     numOrSizeSplits: number | number[];
@@ -89,18 +81,8 @@ export function installWasmKernels(): string[] {
   if (installed) return installed;
   installed = ['Slice', 'SplitV', 'GatherV2', 'TsoHeadsMatMul'];
   if (installSimdMatMul()) installed.push('BatchMatMul', '_FusedMatMul');
-  tf.unregisterKernel('Slice', 'wasm');
-  tf.registerKernel({
-    kernelName: 'Slice',
-    backendName: 'wasm',
-    kernelFunc: fastSlice as unknown as tf.KernelFunc,
-  });
-  tf.unregisterKernel('SplitV', 'wasm');
-  tf.registerKernel({
-    kernelName: 'SplitV',
-    backendName: 'wasm',
-    kernelFunc: fastSplitV as unknown as tf.KernelFunc,
-  });
+  replaceWasmKernel('Slice', fastSlice);
+  replaceWasmKernel('SplitV', fastSplitV);
   installFastGather();
   registerHeadsMatMul();
   return installed;
