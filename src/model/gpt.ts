@@ -86,10 +86,10 @@ export class GPT {
     const p = `h.${i}.`;
     const h1 = layerNorm(x, this.p(`${p}ln_1.g`), this.p(`${p}ln_1.b`));
     // q, k, v from one matMul over the whole c_attn weight (bit-identical to three column blocks, in the
-    // gradient too: see linearQKV; and XNNPACK keeps its packed weights cached per weight tensor, which
-    // a fresh slice never hits), then
-    // one 4-D transpose to [B, 3H, T, dh] (wasm's 5-D transpose is ~20x slower) and a split, whose
-    // gradient is one concat (three slices' gradients would be three full-size pads kept to the end).
+    // gradient too: see linearQKV; and XNNPACK keeps its packed weights cached per weight tensor, which a
+    // fresh slice never hits), then one 4-D transpose to [B, 3H, T, dh] (wasm's 5-D transpose is ~20x
+    // slower) and a split, whose gradient is one concat (three slices' gradients would be three
+    // full-size pads kept to the end).
     const qkv = linearQKV(h1, this.p(`${p}attn.c_attn.w`), this.p(`${p}attn.c_attn.b`));
     const parts = tf.split(tf.transpose(tf.reshape(qkv, [B, T, 3 * H, dh]), [0, 2, 1, 3]), 3, 1);
     const part = (j: number): tf.Tensor3D => tf.reshape(parts[j], [B * H, T, dh]);
