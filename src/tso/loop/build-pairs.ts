@@ -37,7 +37,12 @@ function candidatesFor(p: LoopPrompt, responses: GeneratedResponse[], useHuman: 
   if (useHuman && p.human_response !== undefined) {
     out.push({ id: `${p.id}/human`, text: p.human_response, source: 'human', tier: HUMAN_TIER });
   }
-  responses.forEach((r, i) => {
+  // The index counts within each node's answers, whose order the node fixes: the order in which
+  // different nodes' answers arrive varies from run to run, and a pair's id must not.
+  const perNode = new Map<string, number>();
+  for (const r of responses) {
+    const i = perNode.get(r.node) ?? 0;
+    perNode.set(r.node, i + 1);
     out.push({
       id: `${p.id}/${r.node}/${i}`,
       text: r.text,
@@ -49,7 +54,7 @@ function candidatesFor(p: LoopPrompt, responses: GeneratedResponse[], useHuman: 
       sampling: { temperature: r.sampling.temperature, topK: r.sampling.topK, topP: r.sampling.topP },
       seed: r.seed,
     });
-  });
+  }
   return dedupeCandidates(out);
 }
 
