@@ -12,8 +12,15 @@ export interface AdamWOptions {
   weightDecay: number;
   /** Global gradient-norm clip; 0 or Infinity turns it off. */
   clipNorm: number;
-  /** Linear lr warm-up over the first N optimizer steps (see warmupLr); 0 or absent turns it off. */
+  /** Linear lr warm-up over the first N optimizer steps (see scheduledLr); 0 or absent turns it off. */
   warmupSteps?: number;
+  /**
+   * Cosine decay from the end of the warm-up to optimizer step `decaySteps`, down to lr·minLrFraction,
+   * which then holds; 0 or absent keeps the rate constant after the warm-up.
+   */
+  decaySteps?: number;
+  /** Where the cosine decay ends, as a fraction of lr (default 0.1). */
+  minLrFraction?: number;
 }
 
 /**
@@ -24,6 +31,23 @@ export interface AdamWOptions {
 export function warmupLr(lr: number, warmupSteps: number | undefined, step: number): number {
   const n = warmupSteps ?? 0;
   return n > 0 && step < n ? (lr * step) / n : lr;
+}
+
+/**
+ * The learning rate of optimizer step `step` (1-based) under the full schedule: the warm-up of warmupLr,
+ * then, when decaySteps is set, a cosine decay to lr·minLrFraction at step decaySteps. Like warmupLr a
+ * pure function of the step index, so every replica, a resumed run and LocalPort agree.
+ */
+export function scheduledLr(
+  o: Pick<AdamWOptions, 'lr' | 'warmupSteps' | 'decaySteps' | 'minLrFraction'>,
+  step: number,
+): number {
+  const warm = o.warmupSteps ?? 0;
+  const end = o.decaySteps ?? 0;
+  if ((warm > 0 && step < warm) || !(end > warm)) return warmupLr(o.lr, warm, step);
+  const progress = Math.min(1, Math.max(0, (step - warm) / (end - warm)));
+  const min = o.lr * (o.minLrFraction ?? 0.1);
+  return min + 0.5 * (o.lr - min) * (1 + Math.cos(Math.PI * progress));
 }
 
 export const DEFAULT_ADAMW: AdamWOptions = {
@@ -105,7 +129,7 @@ export class AdamW {
     const scale = clipped ? clipNorm / (gradNorm + 1e-6) : 1;
     this.step += 1;
     // Decoupled weight decay follows the scheduled rate too (as in AdamW with a schedule).
-    const lr = warmupLr(this.options.lr, this.options.warmupSteps, this.step);
+    const lr = scheduledLr(this.options, this.step);
     // Scalars as the tensor ops saw them: float32.
     const f = Math.fround;
     const c = {

@@ -42,6 +42,7 @@ describe('tso ablate', () => {
       minibatches: 1,
       minibatch_prompts: 8,
       epochs: 1,
+      steps_per_minibatch: 8,
       train_batch_pairs: 16,
       policy_samples: 1,
     };

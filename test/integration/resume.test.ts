@@ -34,6 +34,16 @@ const fixedCfg = RunConfigSchema.parse({
   optimizer: { ...cfg.optimizer, warmup_steps: 4 },
 });
 
+// Replayed pairs of earlier mini-batches live in the checkpoint: a resumed run must train on the same
+// pool, and the cosine schedule must continue at the same step.
+const replayCfg = RunConfigSchema.parse({
+  ...cfg,
+  run_id: 'resume-replay',
+  steps_per_minibatch: 3,
+  pairs: { ...cfg.pairs, replay: 2 },
+  optimizer: { ...cfg.optimizer, warmup_steps: 2, schedule: 'cosine' },
+});
+
 async function makePort(cfg: RunConfig): Promise<{ port: LocalPort; dispose(): void }> {
   const gens = await Promise.all(
     ['gen-a', 'gen-b', 'gen-c'].map(async (name, i) => ({
@@ -105,6 +115,7 @@ describe('tso resume', () => {
   it.each([
     ['iterative', cfg],
     ['fixed', fixedCfg],
+    ['replay', replayCfg],
   ])(
     'continues an interrupted %s-reference run from its last checkpoint and ends bit-identical to an uninterrupted run',
     async (mode, c) => {
@@ -116,6 +127,13 @@ describe('tso resume', () => {
         minibatches_done: number;
       };
       expect(state.minibatches_done).toBe(2);
+      if (mode === 'replay') {
+        const history = JSON.parse(readFileSync(join(ckpt, latest, 'history.json'), 'utf8')) as {
+          replay: { prompt: string }[][];
+        };
+        expect(history.replay).toHaveLength(2);
+        expect(history.replay.every((mb) => mb.length > 0)).toBe(true);
+      }
       const before = tf.memory().numTensors;
       const resumed = await run(`interrupted-${mode}`, true, undefined, c);
       expect(tf.memory().numTensors).toBeLessThanOrEqual(before);

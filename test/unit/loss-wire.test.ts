@@ -1,8 +1,10 @@
 // The loss options and training pairs survive the wire (tso.v1.LossOptions / TrainPair) exactly,
-// including the fields added later (anchor, clip_units, warmup_steps, reference_version) and what
+// including the fields added later (anchor, clip_units, warmup_steps, decay_steps, reference_version) and what
 // an older sender's defaults mean.
 import { describe, expect, it } from 'vitest';
 import { lossFromWire, lossToWire, pairFromWire, pairToWire } from '../../src/cluster/loss-wire.js';
+import { adamwFromWire } from '../../src/cluster/node/replica-weights.js';
+import { DEFAULT_ADAMW } from '../../src/model/adamw.js';
 import type { LossConfig } from '../../src/tso/dpo-step.js';
 import { metricsFromWire, metricsToWire, combineShardMetrics } from '../../src/tso/preference-metrics.js';
 import { ClipUnits, LossKind } from '../../src/transport/proto/enums.js';
@@ -82,9 +84,23 @@ describe('loss and pairs on the wire', () => {
   it('the optimizer warm-up and the restore reference travel', () => {
     const o = decode(
       'tso.v1.OptimizerOptions',
-      encode('tso.v1.OptimizerOptions', { lr: 1e-4, warmupSteps: 20 }),
+      encode('tso.v1.OptimizerOptions', {
+        lr: 1e-4,
+        warmupSteps: 20,
+        decaySteps: 300,
+        minLrFraction: 0.1,
+      }),
     );
     expect(o.warmupSteps).toBe(20);
+    // A replica builds exactly the coordinator's schedule from the wire; an older sender (no decay
+    // fields) means a constant rate after the warm-up.
+    expect(adamwFromWire(o, DEFAULT_ADAMW)).toMatchObject({
+      warmupSteps: 20,
+      decaySteps: 300,
+      minLrFraction: 0.1,
+    });
+    const old = decode('tso.v1.OptimizerOptions', encode('tso.v1.OptimizerOptions', { lr: 1e-4 }));
+    expect(adamwFromWire(old, DEFAULT_ADAMW).decaySteps).toBeUndefined();
     const r = decode(
       'tso.v1.RestoreRequest',
       encode('tso.v1.RestoreRequest', { runId: 'r', version: 'resume-x', referenceVersion: 'v0-r' }),

@@ -21,6 +21,25 @@ describe('run config: loss, optimizer and schedule keys', () => {
       lr: 3e-4,
     });
     expect(RunConfigSchema.parse({ loss: { name: 'sft' } }).loss.name).toBe('sft');
+    expect(c.optimizer.schedule).toBe('constant');
+    expect(optimizerOptionsOf(c).decaySteps).toBeUndefined();
+  });
+
+  it('schedule: cosine decays over the run (minibatches × steps_per_minibatch)', () => {
+    const c = RunConfigSchema.parse({
+      minibatches: 6,
+      steps_per_minibatch: 40,
+      optimizer: { lr: 1e-3, warmup_steps: 16, schedule: 'cosine', min_lr_fraction: 0.05 },
+    });
+    expect(optimizerOptionsOf(c)).toMatchObject({
+      lr: 1e-3,
+      warmupSteps: 16,
+      decaySteps: 240,
+      minLrFraction: 0.05,
+    });
+    expect(() => parseConfig({ optimizer: { schedule: 'cosine' } }, RunConfigSchema, 'run.yaml')).toThrow(
+      /optimizer\.schedule.*steps_per_minibatch/,
+    );
   });
 
   it.each([
@@ -30,6 +49,8 @@ describe('run config: loss, optimizer and schedule keys', () => {
     [{ optimizer: { warmup_steps: -1 } }, /optimizer\.warmup_steps/],
     [{ optimizer: { warmup_steps: 1.5 } }, /optimizer\.warmup_steps/],
     [{ steps_per_minibatch: 0 }, /steps_per_minibatch/],
+    [{ optimizer: { schedule: 'linear' } }, /optimizer\.schedule/],
+    [{ optimizer: { min_lr_fraction: 2 } }, /optimizer\.min_lr_fraction/],
   ])('rejects %j naming the key', (obj, msg) => {
     expect(() => parseConfig(obj, RunConfigSchema, 'run.yaml')).toThrow(msg);
   });

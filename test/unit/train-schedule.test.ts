@@ -1,7 +1,12 @@
 // The optimizer-step schedule of a mini-batch: `epochs` passes without tiny leftover steps, or a fixed
-// `steps_per_minibatch` drawn from cycling seeded reshuffles.
+// `steps_per_minibatch` drawn from cycling seeded reshuffles; the replay pool and the pairs a schedule uses.
 import { describe, expect, it } from 'vitest';
-import { trainSchedule } from '../../src/tso/loop/train-pairs.js';
+import {
+  scheduledPairs,
+  trainingPool,
+  trainSchedule,
+  type PoolPair,
+} from '../../src/tso/loop/train-pairs.js';
 
 const cfg = (o: { epochs?: number; batch?: number; steps?: number }) => ({
   seed: 7,
@@ -56,5 +61,40 @@ describe('trainSchedule with steps_per_minibatch', () => {
     // Fewer pairs than a batch: every step is all the pairs.
     expect(sizes(trainSchedule(cfg({ batch: 32, steps: 3 }), 0, 5))).toEqual([5, 5, 5]);
     expect(trainSchedule(cfg({ batch: 32, steps: 3 }), 0, 0)).toEqual([]);
+  });
+});
+
+describe('replay pool and scheduled pairs', () => {
+  const pair = (prompt: string): PoolPair => ({
+    prompt,
+    chosen: 'a',
+    rejected: 'b',
+    weight: 1,
+    anchor: true,
+  });
+
+  it('the pool is the replayed mini-batches, oldest first, then the fresh pairs', () => {
+    const pool = trainingPool([[pair('m0-0')], [pair('m1-0'), pair('m1-1')]], [pair('m2-0')]);
+    expect(pool.map((p) => p.prompt)).toEqual(['m0-0', 'm1-0', 'm1-1', 'm2-0']);
+    expect(trainingPool([], [pair('x')]).map((p) => p.prompt)).toEqual(['x']);
+  });
+
+  it('keeps only the pairs the schedule draws, in pool order, and re-indexes the batches into them', () => {
+    const pool = Array.from({ length: 100 }, (_, i) => `p${i}`);
+    const schedule = trainSchedule(cfg({ batch: 8, steps: 3 }), 2, pool.length);
+    const used = scheduledPairs(pool, schedule);
+    expect(used.pairs).toHaveLength(24);
+    // Pool order: the reference log-probs of the used pairs are requested in the order they were built.
+    expect(used.pairs.map((p) => Number(p.slice(1)))).toEqual(
+      [...new Set(schedule.flatMap((b) => b.indices))].sort((a, b) => a - b),
+    );
+    // Every step trains on the same pairs as before, in the same order.
+    used.schedule.forEach((b, k) => {
+      expect(b.epoch).toBe(schedule[k].epoch);
+      expect(b.indices.map((j) => used.pairs[j])).toEqual(schedule[k].indices.map((j) => pool[j]));
+    });
+    // When every pair is drawn (epochs mode) nothing changes.
+    const all = trainSchedule(cfg({ batch: 8, epochs: 2 }), 0, 20);
+    expect(scheduledPairs(pool.slice(0, 20), all)).toEqual({ pairs: pool.slice(0, 20), schedule: all });
   });
 });

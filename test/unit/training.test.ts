@@ -8,6 +8,7 @@ import {
   AdamW,
   DEFAULT_ADAMW,
   NonFiniteGradientError,
+  scheduledLr,
   warmupLr,
   type AdamWOptions,
 } from '../../src/model/adamw.js';
@@ -265,6 +266,23 @@ describe('learning-rate warm-up', () => {
     expect([1, 2, 3, 4, 5].map((s) => warmupLr(1, 4, s))).toEqual([0.25, 0.5, 0.75, 1, 1]);
     expect(warmupLr(3e-4, 0, 1)).toBe(3e-4);
     expect(warmupLr(3e-4, undefined, 1)).toBe(3e-4);
+  });
+
+  it('scheduledLr: warm-up, then a cosine decay that ends at lr·minLrFraction at decaySteps and holds', () => {
+    const o = { lr: 1, warmupSteps: 4, decaySteps: 14, minLrFraction: 0.1 };
+    expect([1, 2, 3].map((s) => scheduledLr(o, s))).toEqual([0.25, 0.5, 0.75]);
+    expect(scheduledLr(o, 4)).toBe(1);
+    expect(scheduledLr(o, 9)).toBeCloseTo(0.55, 12); // half-way: the mean of lr and the floor
+    expect(scheduledLr(o, 14)).toBeCloseTo(0.1, 12);
+    expect(scheduledLr(o, 40)).toBeCloseTo(0.1, 12);
+    const lrs = Array.from({ length: 11 }, (_, i) => scheduledLr(o, 4 + i));
+    expect(lrs.every((x, i) => i === 0 || x < lrs[i - 1])).toBe(true);
+    // Without decaySteps (or with decaySteps inside the warm-up) it is warmupLr.
+    for (const s of [1, 3, 4, 50]) {
+      expect(scheduledLr({ lr: 2, warmupSteps: 4 }, s)).toBe(warmupLr(2, 4, s));
+      expect(scheduledLr({ lr: 2, warmupSteps: 4, decaySteps: 3 }, s)).toBe(warmupLr(2, 4, s));
+    }
+    expect(scheduledLr({ lr: 1, decaySteps: 10, minLrFraction: 0 }, 10)).toBeCloseTo(0, 12);
   });
 
   it('AdamW with warm-up moves less on early steps, and resumes at the same rate from its state', () => {

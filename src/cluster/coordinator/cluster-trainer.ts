@@ -124,6 +124,8 @@ export class ClusterTrainer {
           weightDecay: o.weightDecay,
           clipNorm: o.clipNorm,
           warmupSteps: o.warmupSteps ?? 0,
+          decaySteps: o.decaySteps ?? 0,
+          minLrFraction: o.minLrFraction ?? 0,
         }
       : undefined;
   }

@@ -64,6 +64,9 @@ export function adamwFromWire(options: OptimizerOptions | undefined, fallback: A
     weightDecay: options.weightDecay,
     clipNorm: options.clipNorm,
     warmupSteps: options.warmupSteps,
+    ...(options.decaySteps > 0
+      ? { decaySteps: options.decaySteps, minLrFraction: options.minLrFraction }
+      : {}),
   };
 }
 

@@ -122,6 +122,11 @@ export const RunConfigSchema = z
         strategy: z.enum(['tso', 'best-matrix']).default('tso'),
         /** Scale pair weights by the final confidence (false: every weight is 1; ablation). */
         scale: z.boolean().default(true),
+        /**
+         * Earlier mini-batches whose pairs join this mini-batch's training pool (0: only its own pairs,
+         * the paper's loop). Their reference log-probs are recomputed under the current reference.
+         */
+        replay: z.number().int().min(0).max(64).default(0),
       })
       .default({
         max_per_prompt: 4,
@@ -130,6 +135,7 @@ export const RunConfigSchema = z
         use_human: true,
         strategy: 'tso',
         scale: true,
+        replay: 0,
       }),
     loss: z
       .strictObject({
@@ -161,8 +167,21 @@ export const RunConfigSchema = z
         clip_norm: z.number().min(0).default(1),
         /** Linear lr warm-up over the first N optimizer steps of the run (0 = none). */
         warmup_steps: z.number().int().min(0).default(0),
+        /**
+         * After the warm-up: 'constant', or 'cosine' decay to lr·min_lr_fraction at the run's last
+         * optimizer step (minibatches × steps_per_minibatch, so it needs steps_per_minibatch).
+         */
+        schedule: z.enum(['constant', 'cosine']).default('constant'),
+        min_lr_fraction: z.number().min(0).max(1).default(0.1),
       })
-      .default({ lr: 3e-4, weight_decay: 0, clip_norm: 1, warmup_steps: 0 }),
+      .default({
+        lr: 3e-4,
+        weight_decay: 0,
+        clip_norm: 1,
+        warmup_steps: 0,
+        schedule: 'constant',
+        min_lr_fraction: 0.1,
+      }),
     /** 'iterative': reference ← policy after every mini-batch (TSO). 'fixed': the reference never moves. */
     reference: z.enum(['iterative', 'fixed']).default('iterative'),
     /** 'online': pairs are rebuilt every mini-batch. 'offline': built once from the initial policy. */
@@ -182,6 +201,13 @@ export const RunConfigSchema = z
         code: 'custom',
         path: ['grad_shards'],
         message: `grad_shards (${c.grad_shards}) is more than train_batch_pairs (${c.train_batch_pairs}): each shard needs at least one pair of the step's batch`,
+      });
+    if (c.optimizer.schedule === 'cosine' && c.steps_per_minibatch === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['optimizer', 'schedule'],
+        message:
+          'schedule "cosine" decays over the run\'s optimizer steps, which are known only with steps_per_minibatch (set it, or use schedule: constant)',
       });
     const h = c.correction;
     if (h.mode === 'ai+human' && h.human.source === 'oracle' && !mayHaveGold(c.task))

@@ -14,7 +14,16 @@ import { generateFor, promptsFor } from './generate-step.js';
 import type { GenerateResult, MissingWork, NodeEvent, StepTiming, TrainingPort } from './port.js';
 import type { RunConfig } from './run-config.js';
 import type { RunDir } from './run-dir.js';
-import { trainPairs, withReference, type StepLog } from './train-pairs.js';
+import {
+  poolPair,
+  scheduledPairs,
+  trainingPool,
+  trainPairs,
+  trainSchedule,
+  withReference,
+  type PoolPair,
+  type StepLog,
+} from './train-pairs.js';
 
 /** Held-out metrics (src/tso/evaluate.ts), without the per-prompt responses. */
 export type EvalSummary = EvalMetrics;
@@ -76,6 +85,14 @@ export interface LoopResult {
   policy_version: string;
 }
 
+/** A checkpoint's history.json (hashed in state.json): the run so far and the replay pool. */
+interface RunHistory {
+  initial: EvalSummary;
+  iterations: IterationRecord[];
+  /** Pairs of the last `pairs.replay` mini-batches, oldest first (absent in older checkpoints). */
+  replay?: PoolPair[][];
+}
+
 export async function runTso(
   port: TrainingPort,
   cfg: RunConfig,
@@ -91,9 +108,10 @@ export async function runTso(
   let initial: EvalSummary;
   const prior = priorFromConfig(cfg);
   const iterations: IterationRecord[] = [];
+  const replay: PoolPair[][] = [];
   const events: NodeEvent[] = [];
   if (opts.resume) {
-    const ckpt = await readCheckpoint<{ initial: EvalSummary; iterations: IterationRecord[] }>(dir);
+    const ckpt = await readCheckpoint<RunHistory>(dir);
     state = ckpt.state;
     const { weights, optimizer } = ckpt;
     // A fixed reference is the run's initial policy, not the checkpointed one.
@@ -113,6 +131,7 @@ export async function runTso(
     }
     initial = ckpt.history.initial;
     iterations.push(...ckpt.history.iterations);
+    replay.push(...(ckpt.history.replay ?? []));
   } else {
     await dir.init();
     progress('evaluate', 0);
@@ -172,7 +191,10 @@ export async function runTso(
     );
     await dir.appendJsonl('pairs.jsonl', built.rows satisfies PreferencePair[]);
     progress('reference', i);
-    const withRef = await timed('reference', () => withReference(port, built.pairs));
+    const fresh = built.pairs.map(poolPair);
+    const pool = trainingPool(replay, fresh);
+    const used = scheduledPairs(pool, trainSchedule(cfg, i, pool.length));
+    const withRef = await timed('reference', () => withReference(port, used.pairs));
     const timings: StepTiming[] = [];
     const steps = await timed('train', () =>
       trainPairs(
@@ -180,6 +202,7 @@ export async function runTso(
         cfg,
         i,
         withRef,
+        used.schedule,
         state.steps_done,
         (step) => hooks.onProgress?.({ phase: 'train', minibatch: i, of: total, step }),
         timings,
@@ -239,6 +262,8 @@ export async function runTso(
       diagnostics,
       wall_s: (performance.now() - t0) / 1000,
     });
+    replay.push(fresh);
+    replay.splice(0, Math.max(0, replay.length - cfg.pairs.replay));
     progress('checkpoint', i);
     state = {
       ...state,
@@ -269,7 +294,7 @@ export async function runTso(
       state,
       weights: snap.weights,
       optimizer: snap.optimizer,
-      history: { initial, iterations },
+      history: { initial, iterations, replay } satisfies RunHistory,
     });
     lastCheckpointS = (performance.now() - c0) / 1000;
   }

@@ -164,6 +164,10 @@ export interface OptimizerOptions {
   clipNorm: number;
   /** Linear lr warm-up over the first N optimizer steps; 0 = off. */
   warmupSteps: number;
+  /** Cosine decay after the warm-up, ending at this optimizer step; 0 = constant lr. */
+  decaySteps: number;
+  /** Where the cosine decay ends, as a fraction of lr. */
+  minLrFraction: number;
 }
 export interface SnapshotRequest {
   runId: string;
