@@ -22,7 +22,7 @@ export function pretrainCommand(): Command {
   return new Command('pretrain')
     .description(
       'train the model matrix (matrix/large, matrix/medium, matrix/sort-expert, matrix/small) and the ' +
-        'initial policy (policy-init; medium is its recipe at 2x the steps) by seeded SFT on the task; ' +
+        'initial policy (policy-init: a stable-phase checkpoint; medium is its start with a full schedule) by seeded SFT on the task; ' +
         'progress on stderr, a summary table on stdout',
     )
     .option('--out <dir>', 'output directory', 'models')

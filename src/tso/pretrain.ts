@@ -4,7 +4,8 @@
 //
 //   <out>/matrix/large  <out>/matrix/medium  <out>/matrix/sort-expert  <out>/matrix/small  <out>/policy-init
 //
-// `medium` is policy-init's recipe at 2× the steps, so the pair is the policy's headroom evidence.
+// `medium` shares policy-init's shape, initial weights and data stream with a full learning-rate schedule,
+// so the pair is the policy's headroom evidence.
 //
 // Every model is fully determined by (--seed, its spec): initial weights, training data, batch order and
 // schedule are all seeded, and wasm/cpu kernels are deterministic, so a rerun reproduces the same
@@ -43,6 +44,11 @@ export interface PretrainSpec {
   batchSize: number;
   lr: number;
   warmupSteps: number;
+  /**
+   * Where the cosine decay ends, as a fraction of lr (default 0.1). 1 keeps the rate constant after the
+   * warm-up: a stable-phase checkpoint, whose rate has not been annealed yet.
+   */
+  minLrFraction?: number;
   /** Kinds of the training rows, round-robin (repeats weight a kind: a specialist is mostly one kind). */
   mix: readonly TaskKind[];
   /** Name whose seeds (initial weights, batch order) this spec shares: "the same model", trained longer. */
@@ -93,12 +99,15 @@ function spec(
 /** The shipped matrix and initial policy (measured results: models/pretrain-summary.json). */
 export const PRETRAIN_SPECS: readonly PretrainSpec[] = [
   spec('large', 'matrix/large', 'generator', cfg(64, 4, 4), 3000),
-  // policy-init's recipe (shape, initial weights, data stream) at 2× the steps: a matrix member and the
-  // headroom evidence for the policy at once.
+  // policy-init's shape, initial weights and data stream with the full schedule (lr 3e-3, cosine decay):
+  // a matrix member and the headroom evidence for the policy at once.
   { ...spec('medium', 'matrix/medium', 'generator', cfg(48, 3, 4), 2000), seedName: 'policy-init' },
   spec('sort-expert', 'matrix/sort-expert', 'generator', cfg(48, 3, 4), 1200, SORT_EXPERT_MIX),
   spec('small', 'matrix/small', 'generator', cfg(32, 2, 2), 1200),
-  spec('policy-init', 'policy-init', 'policy', cfg(48, 3, 4), 1400),
+  // A stable-phase checkpoint: medium's shape, initial weights and data stream, 2400 steps at a constant
+  // 1e-3 and no decay. Its rate has not been annealed, so it has headroom a fine-tune can take in a few
+  // hundred steps (README, "The task"); medium is the same start with the full cosine schedule.
+  { ...spec('policy-init', 'policy-init', 'policy', cfg(48, 3, 4), 2400), lr: 1e-3, minLrFraction: 1 },
 ];
 
 /** Held-out prompts every model is evaluated on: the whole fixed set (400 per kind). */
@@ -219,6 +228,7 @@ export async function runPretrainJob(
       batchSize: spec.batchSize,
       lr: spec.lr,
       warmupSteps,
+      ...(spec.minLrFraction !== undefined ? { minLrFraction: spec.minLrFraction } : {}),
       seed: `pretrain/${seed}/${seedName}`,
       progressEvery: job.progressEvery,
       onProgress: (p) => {
@@ -256,7 +266,10 @@ export async function runPretrainJob(
       batch_size: spec.batchSize,
       lr: spec.lr,
       warmup_steps: warmupSteps,
-      schedule: 'linear warm-up, cosine decay to 0.1·lr; AdamW β=(0.9, 0.99), wd 0.01, clip 1.0',
+      schedule:
+        spec.minLrFraction === 1
+          ? 'linear warm-up, then constant lr (no decay); AdamW β=(0.9, 0.99), wd 0.01, clip 1.0'
+          : `linear warm-up, cosine decay to ${spec.minLrFraction ?? 0.1}·lr; AdamW β=(0.9, 0.99), wd 0.01, clip 1.0`,
       train_data: { split: 'sft', draws: train.length, mix: spec.mix.join(','), level_uniform: true },
       heldout: { fixed_set: true, n: heldout.length, decoding: 'greedy' },
       trained_by: 'tso pretrain',
