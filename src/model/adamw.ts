@@ -46,8 +46,16 @@ export function scheduledLr(
   const end = o.decaySteps ?? 0;
   if ((warm > 0 && step < warm) || !(end > warm)) return warmupLr(o.lr, warm, step);
   const progress = Math.min(1, Math.max(0, (step - warm) / (end - warm)));
-  const min = o.lr * (o.minLrFraction ?? 0.1);
-  return min + 0.5 * (o.lr - min) * (1 + Math.cos(Math.PI * progress));
+  return cosineDecayLr(o.lr, o.minLrFraction ?? 0.1, progress);
+}
+
+/**
+ * The cosine decay from lr (progress 0) to lr·minLrFraction (progress 1). The one formula of every
+ * schedule here: the run's (scheduledLr) and pretraining's (sftLearningRate in src/tso/sft.ts).
+ */
+export function cosineDecayLr(lr: number, minLrFraction: number, progress: number): number {
+  const min = lr * minLrFraction;
+  return min + 0.5 * (lr - min) * (1 + Math.cos(Math.PI * progress));
 }
 
 export const DEFAULT_ADAMW: AdamWOptions = {

@@ -7,7 +7,7 @@
 // replacement from a seeded shuffle that is redrawn every epoch; AdamW (src/model/adamw.ts) with a linear
 // warm-up and cosine decay of the learning rate. Everything is determined by the seed and the inputs.
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, DEFAULT_ADAMW, type AdamWOptions } from '../model/adamw.js';
+import { AdamW, cosineDecayLr, DEFAULT_ADAMW, type AdamWOptions } from '../model/adamw.js';
 import type { GPT } from '../model/gpt.js';
 import { computeFlatGradient } from '../model/gradients.js';
 import { encodePairsForScoring, type EncodedBatch } from '../model/prompt-format.js';
@@ -58,16 +58,18 @@ export interface SftResult {
   truncated: number;
 }
 
-/** Learning rate at 1-based `step`: linear warm-up, then cosine decay to lr · minLrFraction. */
+/**
+ * Learning rate at 1-based `step`: linear warm-up, then cosine decay to lr · minLrFraction. Its warm-up
+ * includes step N (lr·N/N), unlike scheduledLr's, and the shipped models were trained with exactly this,
+ * so only the decay formula is shared.
+ */
 export function sftLearningRate(
   step: number,
   o: { steps: number; lr: number; warmupSteps: number; minLrFraction: number },
 ): number {
   if (o.warmupSteps > 0 && step <= o.warmupSteps) return (o.lr * step) / o.warmupSteps;
   const span = Math.max(1, o.steps - o.warmupSteps);
-  const progress = Math.min(1, Math.max(0, (step - o.warmupSteps) / span));
-  const min = o.lr * o.minLrFraction;
-  return min + 0.5 * (o.lr - min) * (1 + Math.cos(Math.PI * progress));
+  return cosineDecayLr(o.lr, o.minLrFraction, Math.min(1, Math.max(0, (step - o.warmupSteps) / span)));
 }
 
 /** Number of target (response) tokens of a batch: mask entries at positions 1..T-1. */
