@@ -35,10 +35,10 @@ export function processesMatching(...needles: string[]): { pid: number; cmd: str
 }
 
 /** Polls `cond` every 100 ms; resolves true as soon as it holds, false after timeoutMs. */
-export async function waitUntil(cond: () => boolean, timeoutMs: number): Promise<boolean> {
+export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (cond()) return true;
+    if (await cond()) return true;
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 100));
   }

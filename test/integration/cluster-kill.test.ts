@@ -130,14 +130,7 @@ describe('kill -9 of tso cluster', () => {
     ).toBe(true);
     // The new process exists (and was announced) before it listens: one connection attempt can come too
     // early on a loaded machine, so the probe retries until the restarted server answers.
-    const answers = async (deadline: number): Promise<boolean> => {
-      for (;;) {
-        if (await probeNats(nats.url, 1000)) return true;
-        if (Date.now() > deadline) return false;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    };
-    expect(await answers(Date.now() + 15_000)).toBe(true);
+    expect(await waitUntil(() => probeNats(nats.url, 1000), 15_000)).toBe(true);
     let died = '';
     void nats.died.then((why) => (died = why));
     // Four more deaths within the minute are restarted too (restarts 2–5); the sixth is given up on.
