@@ -101,6 +101,11 @@ describe('loss and pairs on the wire', () => {
     });
     const old = decode('tso.v1.OptimizerOptions', encode('tso.v1.OptimizerOptions', { lr: 1e-4 }));
     expect(adamwFromWire(old, DEFAULT_ADAMW).decaySteps).toBeUndefined();
+    // A floor outside [0, 1] (or NaN) is refused before the replica changes anything.
+    for (const minLrFraction of [2, -0.5, NaN])
+      expect(() => adamwFromWire({ ...o, minLrFraction }, DEFAULT_ADAMW)).toThrow(
+        /min_lr_fraction: expected a number in \[0, 1\]/,
+      );
     const r = decode(
       'tso.v1.RestoreRequest',
       encode('tso.v1.RestoreRequest', { runId: 'r', version: 'resume-x', referenceVersion: 'v0-r' }),

@@ -136,10 +136,10 @@ export class PolicyReplica {
     const optimizerState = optimizerObject
       ? decodeOptimizerState((await store.getVersion(optimizerObject)).data)
       : undefined;
+    const adam = adamwFromWire(options, this.opt.options);
     // Everything verified: now change state.
     this.policy.setWeights(values);
     this.reference.setWeights(refValues);
-    const adam = adamwFromWire(options, this.opt.options);
     this.opt.dispose();
     this.opt = new AdamW(this.policy.vars, this.policy.specs, adam);
     if (optimizerState) this.opt.setState(optimizerState);

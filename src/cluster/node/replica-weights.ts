@@ -53,9 +53,17 @@ export async function refreshFromAnnounce(
   reference.setWeights(values);
 }
 
-/** The run's AdamW options from a Restore (proto defaults = unset); no lr keeps `fallback`. */
+/**
+ * The run's AdamW options from a Restore (proto defaults = unset); no lr keeps `fallback`. A cosine decay
+ * whose floor is not a fraction in [0, 1] is INVALID_ARGUMENT (it would make the rate negative or NaN).
+ */
 export function adamwFromWire(options: OptimizerOptions | undefined, fallback: AdamWOptions): AdamWOptions {
   if (!options || !(options.lr > 0)) return fallback;
+  if (options.decaySteps > 0 && !(options.minLrFraction >= 0 && options.minLrFraction <= 1))
+    throw new GrpcStatusError(
+      status.INVALID_ARGUMENT,
+      `optimizer.min_lr_fraction: expected a number in [0, 1], got ${options.minLrFraction}`,
+    );
   return {
     lr: options.lr,
     beta1: options.beta1 || 0.9,
